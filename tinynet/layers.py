@@ -1,0 +1,344 @@
+"""Layers: each one's forward sits right above its backward.
+
+Conventions (see the README): examples are rows, so a layer sees ``x`` of shape
+``(m, n_in)`` and returns ``(m, n_out)``. A layer's ``backward(dout)`` receives
+``dJ/dout`` (already divided by ``m`` by the loss), **assigns** the gradients of
+its own parameters into ``self.grads`` and returns ``dJ/dx``. Layers never divide
+by ``m``.
+"""
+
+import numpy as np
+
+from . import initializers
+
+
+class ParamDict(dict):
+    """The ``params`` / ``grads`` dictionary of a layer.
+
+    Once a layer sits in a Network its arrays are views into the network's flat
+    buffers. Assigning a new array to an existing name (``self.grads["W"] = g``)
+    therefore copies ``g`` *into* the view instead of replacing it, so a gradient
+    written that way is never silently lost. New names are added with
+    ``Layer.add_param``.
+    """
+
+    def __init__(self, owner, kind):
+        super().__init__()
+        self._owner = owner
+        self._kind = kind
+
+    def __setitem__(self, name, value):
+        if name not in self:
+            raise KeyError(
+                f"{self._owner}.{self._kind} has no entry {name!r}; register parameters with "
+                f"self.add_param({name!r}, initial_value) in __init__")
+        target = dict.__getitem__(self, name)
+        if value is target:  # the result of an in-place op such as grads["W"] += g
+            return
+        value = np.asarray(value)
+        if value.shape != target.shape:
+            raise ValueError(
+                f"{self._owner}.{self._kind}[{name!r}] must have shape {target.shape}, "
+                f"got an array of shape {value.shape}")
+        np.copyto(target, value, casting="same_kind")
+
+    def _bind(self, name, array):
+        """Replace the array behind ``name`` (used when a Network takes the layer in)."""
+        dict.__setitem__(self, name, array)
+
+
+class Layer:
+    """Base class for every layer, built-in or custom.
+
+    A subclass registers its parameters with ``add_param`` in ``__init__`` and
+    implements ``forward(x, training=False)`` and ``backward(dout)``. Optional hooks:
+
+    - ``kinks(x)``: where forward is not differentiable (see ``ReLU.kinks``); the
+      gradient checker uses it to tell a kink from a bug.
+    - ``penalized``: names of the parameters the L2 penalty applies to.
+    - ``out_features(n_in)``: the output width for an input width, to validate a
+      Network's layer sizes; return None when it cannot be known.
+    - ``reset_parameters(rng)``: draw fresh initial values from the network's generator.
+    - ``get_config()``: constructor arguments as a JSON-able dict, for ``save``/``load``.
+    """
+
+    penalized = ()
+
+    def __init__(self):
+        self._params = ParamDict(self, "params")
+        self._grads = ParamDict(self, "grads")
+        self.rng = np.random.default_rng()
+
+    # params / grads are read-only attributes: rebinding them would detach the
+    # layer from the network's flat buffers.
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        raise AttributeError(
+            f"{type(self).__name__}.params cannot be replaced; write into it instead: "
+            "self.params[name][...] = value")
+
+    @property
+    def grads(self):
+        return self._grads
+
+    @grads.setter
+    def grads(self, value):
+        raise AttributeError(
+            f"{type(self).__name__}.grads cannot be replaced; write into it instead: "
+            "self.grads[name][...] = value")
+
+    def add_param(self, name, value):
+        """Register a parameter array ``name`` with its initial ``value``; its gradient starts at 0."""
+        if not hasattr(self, "_params"):
+            raise TypeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                            "before add_param")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"parameter name must be an identifier string, got {name!r}")
+        if name in self._params:
+            raise ValueError(f"{type(self).__name__} already has a parameter {name!r}")
+        array = np.array(value, dtype=np.float64)
+        if array.ndim == 0:
+            array = array.reshape(1)
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"initial value of parameter {name!r} contains NaN or inf")
+        self._params._bind(name, array)
+        self._grads._bind(name, np.zeros_like(array))
+        return array
+
+    def forward(self, x, training=False):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training=False)")
+
+    def backward(self, dout):
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(dout)")
+
+    def kinks(self, x):
+        """Return an array shaped like ``x`` whose sign tells which side of a kink each
+        entry is on (zero exactly at one), or None for a smooth layer."""
+        return None
+
+    def out_features(self, n_in):
+        return None
+
+    def reset_parameters(self, rng):
+        pass
+
+    def get_config(self):
+        return {}
+
+    @property
+    def n_params(self):
+        return sum(p.size for p in self._params.values())
+
+    def __repr__(self):
+        config = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({config})"
+
+
+def _check_input(layer, x, n_in):
+    if x.ndim != 2 or x.shape[1] != n_in:
+        got = f"{x.shape[1]} features" if x.ndim == 2 else f"a {x.ndim}-D array"
+        raise ValueError(f"{layer} got input with {got} (x.shape == {x.shape}); "
+                         f"expected (m, {n_in})")
+
+
+class Dense(Layer):
+    """Fully connected layer ``Z = X @ W.T + b``.
+
+    W: (n_out, n_in), like the course's ``W[l]`` and PyTorch's ``Linear.weight``; b: (n_out,).
+    ``init`` is "he" (default, std sqrt(2/n_in), for ReLU nets), "xavier" (sqrt(1/n_in)),
+    "glorot" (sqrt(2/(n_in+n_out))), "zeros", "normal" (std ``scale``) or a callable
+    ``f(shape, rng) -> array``. Biases start at zero.
+    """
+
+    penalized = ("W",)
+
+    def __init__(self, n_in, n_out, init="he", scale=0.01, seed=None):
+        super().__init__()
+        self.n_in = _positive_int(n_in, "n_in")
+        self.n_out = _positive_int(n_out, "n_out")
+        self.init = initializers.validate(init, scale)
+        self.scale = float(scale)
+        # Needed for every layer but the first one; the Network turns it off there.
+        self.need_input_grad = True
+        self.add_param("W", np.zeros((self.n_out, self.n_in)))
+        self.add_param("b", np.zeros(self.n_out))
+        self.reset_parameters(np.random.default_rng(seed))
+
+    def reset_parameters(self, rng):
+        self.params["W"] = initializers.draw(self.init, (self.n_out, self.n_in), rng, self.scale)
+        self.params["b"][...] = 0.0
+
+    def forward(self, x, training=False):
+        """x: (m, n_in) -> Z: (m, n_out)."""
+        _check_input(self, x, self.n_in)
+        self.x = x
+        out = x @ self.params["W"].T
+        out += self.params["b"]
+        return out
+
+    def backward(self, dout):
+        """dout = dZ: (m, n_out) -> dX: (m, n_in)."""
+        # dW = dZᵀ X, db = Σ_rows dZ, dX = dZ W
+        np.matmul(dout.T, self.x, out=self.grads["W"])
+        np.sum(dout, axis=0, out=self.grads["b"])
+        if self.need_input_grad:
+            return dout @ self.params["W"]
+        return None
+
+    def out_features(self, n_in):
+        if n_in is not None and n_in != self.n_in:
+            raise ValueError(f"{self} expects {self.n_in} input features but the layer "
+                             f"before it produces {n_in}")
+        return self.n_out
+
+    def get_config(self):
+        config = {"n_in": self.n_in, "n_out": self.n_out}
+        if isinstance(self.init, str):
+            config["init"] = self.init
+            if self.init == "normal":
+                config["scale"] = self.scale
+        return config
+
+    def __repr__(self):
+        return f"Dense({self.n_in} -> {self.n_out})"
+
+
+class Activation(Layer):
+    """An element-wise layer without parameters: output shape = input shape."""
+
+    elementwise = True
+
+    def out_features(self, n_in):
+        return n_in
+
+
+class ReLU(Activation):
+    """A = max(Z, 0)."""
+
+    def forward(self, x, training=False):
+        self.x = x
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        # dZ = dA * 1[Z > 0]  (the derivative at exactly 0 is taken as 0)
+        return dout * (self.x > 0)
+
+    def kinks(self, x):
+        return x
+
+
+class LeakyReLU(Activation):
+    """A = Z if Z > 0 else alpha·Z."""
+
+    def __init__(self, alpha=0.01):
+        super().__init__()
+        alpha = _finite_float(alpha, "alpha")
+        if not 0 <= alpha < 1:
+            raise ValueError(f"LeakyReLU alpha must be in [0, 1), got {alpha}")
+        self.alpha = alpha
+
+    def forward(self, x, training=False):
+        self.x = x
+        return np.where(x > 0, x, self.alpha * x)
+
+    def backward(self, dout):
+        # dZ = dA * (1 if Z > 0 else alpha)
+        return dout * np.where(self.x > 0, 1.0, self.alpha).astype(dout.dtype, copy=False)
+
+    def kinks(self, x):
+        return x
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+class Tanh(Activation):
+    """A = tanh(Z)."""
+
+    def forward(self, x, training=False):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        # dZ = dA * (1 - A²)
+        return dout * (1 - self.out ** 2)
+
+
+def sigmoid(z):
+    """1 / (1 + e^-z) without overflow for large |z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Activation):
+    """A = 1 / (1 + e^-Z), computed without overflow for large |Z|."""
+
+    def forward(self, x, training=False):
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout):
+        # dZ = dA * A (1 - A)
+        return dout * self.out * (1 - self.out)
+
+
+class Dropout(Activation):
+    """Inverted dropout: keep each unit with probability ``keep_prob`` and scale the
+    kept ones by 1/keep_prob while training; the identity at inference.
+
+    The mask is drawn from ``self.rng``, a child of the network's generator.
+    """
+
+    def __init__(self, keep_prob=0.5):
+        super().__init__()
+        self.keep_prob = _keep_prob(keep_prob)
+        self.mask = None
+        self.frozen_mask = None  # set by the gradient checker's dropout="frozen"
+
+    def forward(self, x, training=False):
+        if not training or self.keep_prob == 1.0:
+            self.mask = None
+            return x
+        if self.frozen_mask is not None:
+            self.mask = self.frozen_mask
+        else:
+            keep = self.rng.random(x.shape) < self.keep_prob
+            self.mask = keep.astype(x.dtype) / np.asarray(self.keep_prob, dtype=x.dtype)
+        return x * self.mask
+
+    def backward(self, dout):
+        # dA_prev = dA * mask / keep_prob  (the mask already holds the 1/keep_prob scale)
+        if self.mask is None:
+            return dout
+        return dout * self.mask
+
+    def get_config(self):
+        return {"keep_prob": self.keep_prob}
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+def _finite_float(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _keep_prob(value):
+    value = _finite_float(value, "keep_prob")
+    if not 0 < value <= 1:
+        raise ValueError(f"keep_prob must be in (0, 1], got {value}")
+    return value

@@ -1,0 +1,299 @@
+"""Network: a stack of layers whose parameters live in ONE flat vector.
+
+``net.params`` is the course's θ and ``net.grads`` its dθ: every layer's arrays
+are views into these two buffers, laid out layer by layer, ``W`` then ``b``, in
+C order (element for element the course's ``dictionary_to_vector`` and PyTorch's
+``parameters_to_vector``). Writing into ``net.params`` changes the model; an
+optimizer updates the whole model with one vectorized step.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layers import Activation, Layer
+from .validation import check_X
+
+
+@dataclass(frozen=True)
+class Block:
+    """One parameter array inside the flat vector: ``params[start:stop]`` reshaped to ``shape``."""
+    name: str          # course-style name: W1, b1, gamma3, ...
+    layer_index: int   # position of the layer in net.layers
+    key: str           # the layer's own name for it: "W", "b", "gamma"
+    start: int
+    stop: int
+    shape: tuple
+
+
+class Network:
+    """A feed-forward network.
+
+    layers: list of Layer; loss: a loss object (``SoftmaxCrossEntropy()``, ...);
+    penalty: None or ``L2(lambd)``; seed: int or None, for the network's
+    ``numpy.random.Generator`` (initial weights, dropout masks, shuffling);
+    dtype: np.float64 (default) or np.float32.
+    """
+
+    def __init__(self, layers, loss, penalty=None, seed=None, dtype=np.float64):
+        _check_layers(layers)
+        _check_loss(loss)
+        if penalty is not None and not (hasattr(penalty, "forward") and hasattr(penalty, "backward")):
+            raise TypeError(f"penalty must be None or an object like L2(lambd), got {penalty!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                 or seed < 0):
+            raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be np.float32 or np.float64, got {np.dtype(dtype)}")
+        self.n_inputs, self.n_outputs = _check_sizes(layers)
+
+        self.layers = layers
+        self.loss = loss
+        self.penalty = penalty
+        self.seed = seed
+        self.dtype = np.dtype(dtype)
+
+        # One seed sequence, one independent child generator per layer.
+        children = np.random.SeedSequence(seed).spawn(len(layers) + 1)
+        self.rng = np.random.default_rng(children[0])
+        for layer, child in zip(layers, children[1:]):
+            layer.rng = np.random.default_rng(child)
+            layer.reset_parameters(layer.rng)
+
+        self.blocks = _make_blocks(layers)
+        size = self.blocks[-1].stop if self.blocks else 0
+        self.params = np.empty(size, dtype=self.dtype)
+        for block in self.blocks:
+            self.params[block.start:block.stop] = self._layer_array(block, "params").ravel()
+        self.grads = np.zeros(size, dtype=self.dtype)
+        self._bind(self.params, self.grads)
+
+        self._penalized = [(layer, key) for layer in layers for key in layer.penalized]
+        # Backprop stops at the first layer with parameters: nothing before it needs a gradient.
+        with_params = [i for i, layer in enumerate(layers) if layer.params]
+        self._first_param_layer = with_params[0] if with_params else len(layers)
+        for i, layer in enumerate(layers):
+            if hasattr(layer, "need_input_grad"):
+                layer.need_input_grad = i > self._first_param_layer
+
+    # ---- the flat buffers -------------------------------------------------------------
+    def _layer_array(self, block, kind):
+        return getattr(self.layers[block.layer_index], kind)[block.key]
+
+    def _bind(self, params, grads):
+        """Point every layer's params/grads entries at views of these two flat buffers."""
+        for block in self.blocks:
+            layer = self.layers[block.layer_index]
+            layer.params._bind(block.key, params[block.start:block.stop].reshape(block.shape))
+            layer.grads._bind(block.key, grads[block.start:block.stop].reshape(block.shape))
+
+    def parameters(self):
+        """{"W1": view, "b1": view, ...}: live views into ``net.params``."""
+        return {b.name: self.params[b.start:b.stop].reshape(b.shape) for b in self.blocks}
+
+    def gradients(self):
+        """{"W1": view, ...}: live views into ``net.grads`` (filled by the last backward)."""
+        return {b.name: self.grads[b.start:b.stop].reshape(b.shape) for b in self.blocks}
+
+    def set_parameters(self, values):
+        """Load a course-style dict {"W1": ..., "b1": ...}; biases given as (n, 1) are accepted.
+
+        Every key must be present and every shape right; nothing is written unless all are.
+        """
+        if not isinstance(values, dict):
+            raise TypeError(f"set_parameters expects a dict like {{'W1': ..., 'b1': ...}}, "
+                            f"got {type(values).__name__}")
+        names = [b.name for b in self.blocks]
+        missing = [n for n in names if n not in values]
+        unknown = [k for k in values if k not in names]
+        if missing or unknown:
+            raise KeyError(f"set_parameters: missing {missing}, unknown {unknown}; this network's "
+                           f"parameters are {names}")
+        staged = []
+        for block in self.blocks:
+            arr = np.asarray(values[block.name])
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"{block.name} must be numeric, got dtype {arr.dtype}")
+            if arr.shape != block.shape:
+                if arr.size == int(np.prod(block.shape)) and len(block.shape) == 1 \
+                        and arr.shape in ((block.shape[0], 1), (1, block.shape[0])):
+                    arr = arr.reshape(block.shape)  # the course's column biases
+                else:
+                    raise ValueError(f"{block.name} must have shape {block.shape}, got {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{block.name} contains NaN or inf")
+            staged.append((block, arr))
+        for block, arr in staged:
+            self.params[block.start:block.stop] = arr.ravel()
+
+    # ---- forward and backward ---------------------------------------------------------
+    def _forward(self, X, training):
+        out = X
+        for layer in self.layers:
+            out = layer.forward(out, training=training)
+        return out
+
+    def _targets(self, y, m):
+        n_out = self.n_outputs
+        if n_out is None:  # a custom layer whose width is only known by running it
+            n_out = self._forward(np.zeros((1, self.n_inputs or 1), self.dtype), False).shape[1]
+        return self.loss.targets(y, m, n_out) if hasattr(self.loss, "targets") else np.asarray(y)
+
+    def _check_data(self, X, y):
+        X = check_X(X, self.n_inputs, self.dtype)
+        return X, self._targets(y, X.shape[0])
+
+    def _penalty_weights(self):
+        return [layer.params[key] for layer, key in self._penalized]
+
+    def _cost(self, X, y, training=True):
+        """Data loss + penalty for validated X, y (no checks)."""
+        scores = self._forward(X, training=training)
+        J = self.loss.forward(scores, y)
+        if self.penalty is not None:
+            J += self.penalty.forward(self._penalty_weights(), X.shape[0])
+        return float(J)
+
+    def _cost_and_grad(self, X, y):
+        """Forward in training mode, then backward into ``self.grads`` (no checks)."""
+        J = self._cost(X, y, training=True)
+        self.grads.fill(0)  # so a custom layer that accumulates still gives one gradient
+        dout = self.loss.backward()
+        for layer in reversed(self.layers[self._first_param_layer:]):
+            dout = layer.backward(dout)
+        if self.penalty is not None:
+            weights = self._penalty_weights()
+            for (layer, key), dW in zip(self._penalized, self.penalty.backward(weights, X.shape[0])):
+                g = layer.grads[key]
+                np.add(g, dW, out=g)
+        return J
+
+    def forward(self, X, training=False):
+        """X: (m, n_inputs) -> the raw scores (m, n_outputs) of the last layer."""
+        return self._forward(check_X(X, self.n_inputs, self.dtype), training)
+
+    def cost(self, X, y):
+        """The course's J: mean data loss + penalty, forward in training mode."""
+        X, y = self._check_data(X, y)
+        return self._cost(X, y)
+
+    def cost_and_grad(self, X, y):
+        """-> (J, net.grads): forward and backward; the gradient lands in ``net.grads``."""
+        X, y = self._check_data(X, y)
+        return self._cost_and_grad(X, y), self.grads
+
+    def predict_proba(self, X):
+        """X: (m, n_inputs) -> class probabilities (m, n_classes), rows summing to 1."""
+        if not hasattr(self.loss, "probabilities"):
+            raise TypeError(f"predict_proba needs a classification loss, this network uses {self.loss!r}")
+        return self.loss.probabilities(self.forward(X))
+
+    def predict(self, X):
+        """X: (m, n_inputs) -> predicted labels (m,) (or values, for MeanSquaredError)."""
+        return self.loss.predict(self.forward(X))
+
+    def score(self, X, y):
+        """Accuracy on (X, y) (R² for MeanSquaredError)."""
+        X, y = self._check_data(X, y)
+        return self.loss.score(self._forward(X, False), y)
+
+    # ---- delegated to their own modules -----------------------------------------------
+    def check_gradients(self, X, y, **options):
+        """Compare backprop with two-sided numeric differences; -> GradCheckReport.
+
+        See ``tinynet.checking.check_gradients`` for the options."""
+        from .checking import check_gradients
+        return check_gradients(self, X, y, **options)
+
+    def fit(self, X, y, epochs=1, **options):
+        """Train with mini-batches; -> History. See ``tinynet.training.fit``."""
+        from .training import fit
+        return fit(self, X, y, epochs=epochs, **options)
+
+    def save(self, path):
+        """Write the model to one ``.npz`` file (atomically). Load it with ``tn.load``."""
+        from .serialization import save
+        save(self, path)
+
+    # ---- description ------------------------------------------------------------------
+    @property
+    def n_params(self):
+        return self.params.size
+
+    def summary(self):
+        """A table of the layers, their parameter names, shapes and counts."""
+        by_layer = {}
+        for block in self.blocks:
+            by_layer.setdefault(block.layer_index, []).append(block)
+        rows = []
+        for i, layer in enumerate(self.layers):
+            blocks = by_layer.get(i, [])
+            shapes = ", ".join(f"{b.name} {b.shape}" for b in blocks)
+            count = sum(b.stop - b.start for b in blocks)
+            rows.append((f"{i}", repr(layer), shapes, f"{count:,}" if blocks else ""))
+        widths = [max(len(r[k]) for r in rows) for k in range(4)]
+        lines = ["Network("]
+        for r in rows:
+            lines.append(f"  {r[0]:>{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  "
+                         f"{r[3]:>{widths[3]}}".rstrip())
+        lines.append(f"  loss={self.loss!r}, penalty={self.penalty!r}, dtype={self.dtype.name}")
+        lines.append(f"  {self.n_params:,} parameters")
+        lines.append(")")
+        return "\n".join(lines)
+
+    __repr__ = summary
+
+
+def _check_layers(layers):
+    if not isinstance(layers, (list, tuple)) or not layers:
+        raise TypeError(f"layers must be a non-empty list of Layer objects, got {layers!r}")
+    seen = set()
+    for i, layer in enumerate(layers):
+        if isinstance(layer, type) and issubclass(layer, Layer):
+            raise TypeError(f"layers[{i}] is the class {layer.__name__}, not an instance: "
+                            f"write {layer.__name__}(...)")
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layers[{i}] must be a tinynet Layer, got {type(layer).__name__} "
+                            f"({layer!r})")
+        if not hasattr(layer, "_params"):
+            raise TypeError(f"layers[{i}] ({type(layer).__name__}) did not call "
+                            "super().__init__() in its __init__")
+        if id(layer) in seen:
+            raise ValueError(f"layers[{i}] ({layer!r}) appears twice in the list; "
+                             "create a separate layer object for each position")
+        seen.add(id(layer))
+
+
+def _check_loss(loss):
+    if isinstance(loss, type):
+        raise TypeError(f"loss must be an instance such as {loss.__name__}(), not the class")
+    if not (hasattr(loss, "forward") and hasattr(loss, "backward")):
+        raise TypeError(f"loss must be a loss object such as SoftmaxCrossEntropy(), got {loss!r}")
+
+
+def _check_sizes(layers):
+    """Walk the widths through the layers; -> (n_inputs, n_outputs), None where unknown."""
+    n_inputs = None
+    for layer in layers:
+        if hasattr(layer, "n_in"):
+            n_inputs = layer.n_in
+            break
+        if not isinstance(layer, Activation):
+            break
+    width = n_inputs
+    for layer in layers:
+        width = layer.out_features(width)
+    return n_inputs, width
+
+
+def _make_blocks(layers):
+    blocks, offset, number = [], 0, 0
+    for i, layer in enumerate(layers):
+        if not layer.params:
+            continue
+        number += 1
+        for key, array in layer.params.items():
+            size = array.size
+            blocks.append(Block(f"{key}{number}", i, key, offset, offset + size, array.shape))
+            offset += size
+    return blocks

@@ -1,0 +1,166 @@
+"""Saving and loading models: one ``.npz`` file, never a pickle.
+
+The file holds two arrays, both readable with ``np.load(path, allow_pickle=False)``:
+
+- ``params``: the flat parameter vector θ (float32 or float64);
+- ``architecture``: a JSON string naming the format version, the layers with their
+  constructor arguments, the loss, the penalty, the dtype and the parameter blocks.
+
+Loading rebuilds the network from the JSON and copies θ in. It never unpickles:
+a file with an object array in it is refused before anything from it is used.
+
+Custom layers: give the class a ``get_config()`` that returns its constructor
+arguments, then ``tn.register_layer(MyLayer)`` (also usable as a decorator), or
+pass ``tn.load(path, custom_layers={"MyLayer": MyLayer})``.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from . import layers as layers_module
+from . import losses as losses_module
+from .penalties import L2
+
+FORMAT_VERSION = 1
+
+_LAYERS = {cls.__name__: cls for cls in (
+    layers_module.Dense, layers_module.ReLU, layers_module.LeakyReLU, layers_module.Tanh,
+    layers_module.Sigmoid, layers_module.Dropout)}
+_LOSSES = {cls.__name__: cls for cls in (
+    losses_module.SoftmaxCrossEntropy, losses_module.SigmoidCrossEntropy,
+    losses_module.MeanSquaredError)}
+_PENALTIES = {"L2": L2}
+
+
+class ModelFileError(ValueError):
+    """The file exists but is not a model tinynet can load."""
+
+
+def register_layer(cls):
+    """Make a custom Layer class known to ``tn.load`` by its class name; returns ``cls``."""
+    if not (isinstance(cls, type) and issubclass(cls, layers_module.Layer)):
+        raise TypeError(f"register_layer expects a Layer subclass, got {cls!r}")
+    _LAYERS[cls.__name__] = cls
+    return cls
+
+
+def _describe(obj, kind):
+    config = obj.get_config() if hasattr(obj, "get_config") else {}
+    try:
+        json.dumps(config)
+    except TypeError as exc:
+        raise TypeError(f"cannot save {kind} {obj!r}: its get_config() is not JSON-able ({exc})") \
+            from None
+    return {"type": type(obj).__name__, "config": config}
+
+
+def save(net, path):
+    """Write ``net`` to ``path`` atomically: a temporary file in the same folder, then a rename."""
+    path = os.fspath(path)
+    architecture = {
+        "format": "tinynet",
+        "format_version": FORMAT_VERSION,
+        "layers": [_describe(layer, "layer") for layer in net.layers],
+        "loss": _describe(net.loss, "loss"),
+        "penalty": None if net.penalty is None else _describe(net.penalty, "penalty"),
+        "dtype": net.dtype.name,
+        "seed": net.seed,
+        "blocks": [[b.name, list(b.shape)] for b in net.blocks],
+    }
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tinynet-", suffix=".npz.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, params=net.params, architecture=np.array(json.dumps(architecture)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _read(path):
+    """-> (architecture dict, params array), or a clear error; never unpickles."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no model file at {path!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ModelFileError(f"{path!r} is a single .npy array, not a tinynet model (.npz)")
+            arrays = {}
+            for key in data.files:
+                try:
+                    arrays[key] = data[key]
+                except ValueError as exc:
+                    if "allow_pickle" in str(exc):
+                        raise ModelFileError(
+                            f"{path!r} holds an object array ({key!r}), which could only be read "
+                            "by unpickling; tinynet never unpickles, so the file is refused") from None
+                    raise
+    except AttributeError:
+        raise ModelFileError(f"{path!r} is a single .npy array, not a tinynet model (.npz)") from None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        if isinstance(exc, (FileNotFoundError, ModelFileError)):
+            raise
+        raise ModelFileError(f"{path!r} is not a readable .npz file (truncated or corrupt?): "
+                             f"{exc}") from None
+    if "architecture" not in arrays or "params" not in arrays:
+        raise ModelFileError(f"{path!r} is an .npz file but not a tinynet model "
+                             f"(it holds {sorted(arrays)})")
+    try:
+        architecture = json.loads(str(arrays["architecture"]))
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path!r}: the architecture record is not valid JSON ({exc})") from None
+    if not isinstance(architecture, dict) or architecture.get("format") != "tinynet":
+        raise ModelFileError(f"{path!r} is an .npz file but not a tinynet model")
+    version = architecture.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path!r}: unknown format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{path!r} was written by a newer tinynet (file format {version}); "
+                             f"this tinynet reads formats up to {FORMAT_VERSION}: upgrade tinynet")
+    return architecture, arrays["params"]
+
+
+def _build(record, registry, kind, path):
+    try:
+        cls = registry[record["type"]]
+    except KeyError:
+        hint = (" Register custom layers with tn.register_layer(cls) or pass "
+                "custom_layers={name: cls}." if kind == "layer" else "")
+        raise ModelFileError(f"{path!r} uses an unknown {kind} {record.get('type')!r}.{hint}") \
+            from None
+    return cls(**record.get("config", {}))
+
+
+def load(path, custom_layers=None):
+    """Read a model written by ``save``; -> Network with identical parameters."""
+    from .network import Network
+
+    path = os.fspath(path)
+    architecture, params = _read(path)
+    registry = dict(_LAYERS, **(custom_layers or {}))
+    try:
+        layers = [_build(r, registry, "layer", path) for r in architecture["layers"]]
+        loss = _build(architecture["loss"], _LOSSES, "loss", path)
+        penalty = (None if architecture["penalty"] is None
+                   else _build(architecture["penalty"], _PENALTIES, "penalty", path))
+        net = Network(layers, loss=loss, penalty=penalty, seed=architecture.get("seed"),
+                      dtype=np.dtype(architecture["dtype"]))
+    except (KeyError, TypeError) as exc:
+        raise ModelFileError(f"{path!r}: the architecture record is incomplete or invalid "
+                             f"({exc!r})") from None
+    expected = [[b.name, list(b.shape)] for b in net.blocks]
+    if architecture.get("blocks", expected) != expected or params.shape != net.params.shape:
+        raise ModelFileError(f"{path!r}: the parameter vector ({params.shape}) does not fit the "
+                             f"architecture ({net.params.shape})")
+    if params.dtype.kind != "f" or not np.all(np.isfinite(params)):
+        raise ModelFileError(f"{path!r}: the parameter vector is not finite floating point")
+    net.params[...] = params
+    return net

@@ -1,0 +1,58 @@
+"""Checks at the public boundary: clear errors before any state changes.
+
+Internals trust what passed through here and stay free of repeated checks.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def check_X(X, n_features, dtype=np.float64, name="X"):
+    """Return X as a C-contiguous ``dtype`` array of shape (m, n_features), or raise."""
+    if isinstance(X, (str, bytes)) or X is None:
+        raise TypeError(f"{name} must be a 2-D numeric array (m, {n_features}), got {type(X).__name__}")
+    try:
+        arr = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{name} must be a 2-D numeric array (m, {n_features}): {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        hint = " (one example? use X.reshape(1, -1); one feature? X.reshape(-1, 1))" if arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (m, {n_features}) with examples as rows, "
+                         f"got shape {arr.shape}{hint}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has no examples (shape {arr.shape})")
+    if n_features is not None and arr.shape[1] != n_features:
+        transposed = " (examples must be rows: did you pass X.T?)" if arr.shape[0] == n_features else ""
+        raise ValueError(f"{name} has {arr.shape[1]} features but the network expects "
+                         f"{n_features} (X.shape == {arr.shape}){transposed}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf values")
+    return arr
+
+
+def positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+def positive_float(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return value
+
+
+def choice(value, name, options):
+    if value not in options:
+        raise ValueError(f"unknown {name} {value!r}; expected one of "
+                         f"{', '.join(map(repr, options))}")
+    return value
