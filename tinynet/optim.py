@@ -18,6 +18,8 @@ import numbers
 
 import numpy as np
 
+from .validation import positive_float, positive_int
+
 __all__ = [
     "Optimizer", "SGD", "Momentum", "RMSProp", "Adam",
     "InverseTimeDecay", "ScheduledInverseTimeDecay", "StepDecay",
@@ -33,13 +35,6 @@ def _number(name, value):
     return float(value)
 
 
-def _positive(name, value):
-    value = _number(name, value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return value
-
-
 def _non_negative(name, value):
     value = _number(name, value)
     if not (math.isfinite(value) and value >= 0):
@@ -52,14 +47,6 @@ def _beta(name, value):
     if not 0 <= value < 1:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return value
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _epoch(epoch):
@@ -104,7 +91,7 @@ class ScheduledInverseTimeDecay(_Schedule):
 
     def __init__(self, decay_rate, interval=1000):
         self.decay_rate = _non_negative("decay_rate", decay_rate)
-        self.interval = _positive_int("interval", interval)
+        self.interval = positive_int(interval, "interval")
 
     def __call__(self, lr0, epoch):
         return lr0 / (1.0 + self.decay_rate * (epoch // self.interval))
@@ -116,8 +103,8 @@ class StepDecay(_Schedule):
     _hyper = ("factor", "every")
 
     def __init__(self, factor=0.5, every=100):
-        self.factor = _positive("factor", factor)
-        self.every = _positive_int("every", every)
+        self.factor = positive_float(factor, "factor")
+        self.every = positive_int(every, "every")
 
     def __call__(self, lr0, epoch):
         return lr0 * self.factor ** (epoch // self.every)
@@ -136,7 +123,7 @@ class Optimizer:
     _hyper = ()
 
     def __init__(self, lr, decay=None):
-        self.lr0 = _positive("lr", lr)
+        self.lr0 = positive_float(lr, "lr")
         if decay is not None and not callable(decay):
             raise TypeError(
                 "decay must be None or a callable schedule(lr0, epoch) -> lr such as "
@@ -257,7 +244,7 @@ class RMSProp(Optimizer):
     def __init__(self, lr=0.001, beta=0.9, eps=1e-8, decay=None):
         super().__init__(lr, decay)
         self.beta = _beta("beta", beta)
-        self.eps = _positive("eps", eps)
+        self.eps = positive_float(eps, "eps")
 
     def _update(self, params, grads):
         s, tmp = self._buffer("s", params), self._buffer("tmp", params)
@@ -288,7 +275,7 @@ class Adam(Optimizer):
         super().__init__(lr, decay)
         self.beta1 = _beta("beta1", beta1)
         self.beta2 = _beta("beta2", beta2)
-        self.eps = _positive("eps", eps)
+        self.eps = positive_float(eps, "eps")
 
     def _update(self, params, grads):
         v, s = self._buffer("v", params), self._buffer("s", params)
