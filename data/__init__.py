@@ -1,0 +1,1 @@
+"""Shipped data sets (CSV snapshots); load them with tinynet.datasets.load(name)."""
