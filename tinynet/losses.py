@@ -52,8 +52,9 @@ class SoftmaxCrossEntropy(Loss):
         log_p = shifted - log_norm
         self._p = np.exp(log_p)
         self._y = y
-        if y.ndim == 1:
-            return -np.take_along_axis(log_p, y[:, None], axis=-1)[:, 0]
+        if y.ndim == 1:  # labels (m,); scores may be a stack (k, m, C) of perturbed networks
+            index = np.broadcast_to(y[:, None], log_p.shape[:-1] + (1,))
+            return -np.take_along_axis(log_p, index, axis=-1)[..., 0]
         return -(y * log_p).sum(axis=-1)
 
     def backward(self):
