@@ -102,6 +102,9 @@ class SigmoidCrossEntropy(Loss):
 
     def losses(self, scores, y):
         z = scores[..., 0]
+        y = np.asarray(y)
+        if y.ndim == scores.ndim:  # labels (m, 1): flatten, or z * y would broadcast to (m, m)
+            y = y[..., 0]
         self._z = z
         self._y = y
         return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
