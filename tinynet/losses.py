@@ -141,6 +141,9 @@ class MeanSquaredError(Loss):
     """
 
     def losses(self, scores, y):
+        y = np.asarray(y)
+        if y.ndim == 1 and scores.shape[-1] == 1:  # targets (m,): else (m, 1) - (m,) -> (m, m)
+            y = y[:, None]
         self._diff = scores - y
         return (self._diff ** 2).mean(axis=-1)
 
