@@ -63,6 +63,10 @@ class Layer:
     """
 
     penalized = ()
+    # True when forward treats every row (example) on its own, so the gradient checker
+    # may stack many perturbed batches into one call. Leave False for layers that mix
+    # examples (batch normalization) or are unsure.
+    rowwise = False
 
     def __init__(self):
         self._params = ParamDict(self, "params")
@@ -155,6 +159,7 @@ class Dense(Layer):
     """
 
     penalized = ("W",)
+    rowwise = True
 
     def __init__(self, n_in, n_out, init="he", scale=0.01, seed=None):
         super().__init__()
@@ -211,6 +216,7 @@ class Activation(Layer):
     """An element-wise layer without parameters: output shape = input shape."""
 
     elementwise = True
+    rowwise = True
 
     def out_features(self, n_in):
         return n_in
