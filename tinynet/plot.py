@@ -1,0 +1,184 @@
+"""Plots for the lessons: decision boundaries, training curves, gradient checks, epsilon.
+
+Every function takes an optional ``ax`` (a new figure is made when it is None) and returns the
+matplotlib Figure. Nothing here calls ``plt.show()`` or changes the backend: in a script, save
+with ``fig.savefig(...)``; headless runs set ``MPLBACKEND=Agg``.
+"""
+
+import numpy as np
+
+__all__ = ["decision_boundary", "history", "gradcheck_report", "gradient_norms", "eps_sweep",
+           "eps_sweep_errors", "VERDICT_BANDS"]
+
+# The course's verdict bands for a relative difference (deeplearning.ai Course 2, week 1).
+VERDICT_BANDS = ((1e-7, "great", "tab:green"), (1e-5, "fine", "tab:olive"),
+                 (1e-3, "suspicious", "tab:orange"), (np.inf, "bug", "tab:red"))
+# A difference of exactly 0 is drawn at this floor, so that it shows on a log scale.
+FLOOR = 1e-16
+
+
+def _axes(ax, **subplot_kw):
+    if ax is None:
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(**subplot_kw)
+        return fig, ax
+    return ax.figure, ax
+
+
+def decision_boundary(net, X, y, ax=None, resolution=200, padding=0.5, cmap="Spectral",
+                      title=None):
+    """Filled contour of the predicted class over a grid around the data, the points on top.
+
+    net: a trained Network with 2 inputs and a classification loss; X: (m, 2); y: labels (m,)
+    or one-hot (m, C). resolution: grid points per axis; padding: margin around the data.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision_boundary needs 2-D inputs X of shape (m, 2), got {X.shape}")
+    y = np.asarray(y)
+    labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(X))
+    fig, ax = _axes(ax)
+    (x0, y0), (x1, y1) = X.min(axis=0) - padding, X.max(axis=0) + padding
+    gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    predicted = np.asarray(net.predict(grid)).reshape(gx.shape)
+    n_classes = int(max(predicted.max(), labels.max())) + 1
+    levels = np.arange(n_classes + 1) - 0.5
+    ax.contourf(gx, gy, predicted, levels=levels, cmap=cmap, alpha=0.6)
+    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, vmin=-0.5, vmax=n_classes - 0.5,
+               edgecolors="k", linewidths=0.5, s=20)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title or "decision boundary")
+    return fig
+
+
+def history(history, ax=None, metrics=("loss", "accuracy")):
+    """Training (solid) and validation (dashed) curves per epoch.
+
+    history: a History (or its ``.history`` dict). The first metric is drawn on ``ax``; an
+    accuracy-like second metric ("accuracy" or "r2") on a twin y axis at the right.
+    """
+    logs = getattr(history, "history", history)
+    fig, ax = _axes(ax)
+    present = [name for name in metrics if logs.get(name)]
+    if "accuracy" in metrics and not logs.get("accuracy") and logs.get("r2"):
+        present.append("r2")  # a regression History
+    if not present:
+        raise ValueError(f"history has none of the metrics {list(metrics)}; it has {list(logs)}")
+    axes = [ax] + [ax.twinx() for _ in present[1:]]
+    colors = ["tab:blue", "tab:orange", "tab:green", "tab:purple"]
+    for axis, name, color in zip(axes, present, colors):
+        epochs = np.arange(1, len(logs[name]) + 1)
+        axis.plot(epochs, logs[name], color=color, label=f"train {name}")
+        if logs.get(f"val_{name}"):
+            axis.plot(epochs, logs[f"val_{name}"], color=color, linestyle="--",
+                      label=f"validation {name}")
+        axis.set_ylabel(name, color=color)
+    if "loss" in present[:1] and min(logs["loss"]) > 0:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    handles = [h for axis in axes for h in axis.get_legend_handles_labels()[0]]
+    axes[-1].legend(handles, [h.get_label() for h in handles], loc="center right",
+                    fontsize="small", framealpha=0.9)
+    ax.set_title("training history")
+    return fig
+
+
+def _draw_bands(ax, vertical=False):
+    """Shade the course's verdict bands; lines at 1e-7, 1e-5, 1e-3."""
+    low = FLOOR
+    span = ax.axvspan if vertical else ax.axhspan
+    line = ax.axvline if vertical else ax.axhline
+    for high, name, color in VERDICT_BANDS:
+        top = high if np.isfinite(high) else 1e3
+        span(low, top, color=color, alpha=0.08, label=f"{name}")
+        if np.isfinite(high):
+            line(high, color=color, linestyle=":", linewidth=1)
+        low = high
+
+
+def gradcheck_report(report, ax=None):
+    """Per-block differences of a GradCheckReport as bars on a log scale, over the verdict bands.
+
+    report: anything with ``blocks`` {name: difference} and ``block_passed`` {name: bool}.
+    Passing blocks are green, failing ones red; a difference of 0 is drawn at 1e-16.
+    """
+    fig, ax = _axes(ax)
+    names = list(report.blocks)
+    values = np.maximum(np.array([report.blocks[n] for n in names], dtype=np.float64), FLOOR)
+    passed = getattr(report, "block_passed", {})
+    colors = ["tab:green" if passed.get(n, True) else "tab:red" for n in names]
+    ax.set_yscale("log")
+    _draw_bands(ax)
+    ax.bar(range(len(names)), values, color=colors, edgecolor="k", zorder=3)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylim(FLOOR / 10, max(1.0, values.max() * 10) if len(values) else 1.0)
+    ax.set_ylabel("relative difference  ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖)")
+    verdict = "passed" if getattr(report, "passed", True) else "FAILED"
+    total = getattr(report, "difference", None)
+    ax.set_title(f"gradient check: {verdict}" + (f" (overall {total:.2e})" if total is not None
+                                                  else ""))
+    ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def gradient_norms(monitor, ax=None):
+    """Per-block gradient norms across training on a log scale.
+
+    monitor: a GradientNormMonitor, or a dict {block name: [norm per recorded epoch]}.
+    """
+    norms = getattr(monitor, "norms", monitor)
+    if not isinstance(norms, dict) or not norms:
+        raise ValueError("gradient_norms needs a GradientNormMonitor that has recorded epochs "
+                         f"or a dict {{name: [norms]}}, got {type(monitor).__name__}")
+    epochs = getattr(monitor, "epochs", None)
+    fig, ax = _axes(ax)
+    for name, values in norms.items():
+        values = np.maximum(np.asarray(values, dtype=np.float64), FLOOR)
+        x = np.asarray(epochs) + 1 if epochs is not None and len(epochs) == len(values) \
+            else np.arange(1, len(values) + 1)
+        ax.plot(x, values, label=name, linestyle="-" if name.startswith("W") else ":")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("‖dθ‖₂ of the block")
+    ax.set_title("gradient norms per block")
+    ax.legend(fontsize="small", ncol=2)
+    return fig
+
+
+def eps_sweep_errors(f, df, theta, eps_values):
+    """|error| of the one-sided and two-sided difference estimates of ``df(theta)``.
+
+    one-sided: (f(θ+ε) − f(θ)) / ε, error O(ε); two-sided: (f(θ+ε) − f(θ−ε)) / 2ε, error O(ε²).
+    eps_values: (k,) -> (one_sided_err (k,), two_sided_err (k,)), float64.
+    """
+    eps = np.asarray(eps_values, dtype=np.float64)
+    theta = float(theta)
+    exact = float(df(theta))
+    one = np.array([(f(theta + e) - f(theta)) / e for e in eps])
+    two = np.array([(f(theta + e) - f(theta - e)) / (2 * e) for e in eps])
+    return np.abs(one - exact), np.abs(two - exact)
+
+
+def eps_sweep(ax=None, f=lambda t: t ** 3, df=lambda t: 3 * t ** 2, theta=1.0,
+              eps_values=None):
+    """The course's epsilon lesson on log-log axes: J(θ) = θ³ at θ = 1, exact derivative 3.
+
+    With ε = 0.01 the two-sided estimate is 3.0001 and the one-sided 3.0301 (deeplearning.ai
+    Course 2, week 1, "Numerical approximation of gradients"). Large ε: truncation error (slope 1
+    for one-sided, 2 for two-sided); tiny ε: round-off, which grows like 1/ε.
+    """
+    eps = np.logspace(-10, -1, 91) if eps_values is None else np.asarray(eps_values, float)
+    one, two = eps_sweep_errors(f, df, theta, eps)
+    fig, ax = _axes(ax)
+    ax.loglog(eps, np.maximum(one, FLOOR), label="one-sided (f(θ+ε) − f(θ)) / ε:  O(ε)")
+    ax.loglog(eps, np.maximum(two, FLOOR), label="two-sided (f(θ+ε) − f(θ−ε)) / 2ε:  O(ε²)")
+    ax.axvline(1e-7, color="gray", linestyle=":", linewidth=1, label="ε = 1e-7 (the course's)")
+    ax.set_xlabel("ε")
+    ax.set_ylabel("|estimate − exact derivative|")
+    ax.set_title("finite differences: truncation vs round-off")
+    ax.legend(fontsize="small")
+    return fig
