@@ -90,9 +90,11 @@ def _read(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path!r}")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{path!r} is a single .npy array, not a tinynet model (.npz)")
+        data = np.load(path, allow_pickle=False)
+        # checked before `with`: a plain array (a .npy file) is no context manager
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ModelFileError(f"{path!r} is a single .npy array, not a tinynet model (.npz)")
+        with data:
             arrays = {}
             for key in data.files:
                 try:
@@ -103,8 +105,6 @@ def _read(path):
                             f"{path!r} holds an object array ({key!r}), which could only be read "
                             "by unpickling; tinynet never unpickles, so the file is refused") from None
                     raise
-    except AttributeError:
-        raise ModelFileError(f"{path!r} is a single .npy array, not a tinynet model (.npz)") from None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         if isinstance(exc, (FileNotFoundError, ModelFileError)):
             raise
