@@ -6,16 +6,31 @@
     print(net.check_gradients(X, y))
 """
 
-from .layers import Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
-from .losses import MeanSquaredError, SigmoidCrossEntropy, SoftmaxCrossEntropy
+from . import datasets, optim
+from .checking import check_gradients
+from .layercheck import check_layer, gradcheck
+from .layers import Activation, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
+from .losses import Loss, MeanSquaredError, SigmoidCrossEntropy, SoftmaxCrossEntropy
 from .network import Network
+from .optim import (SGD, Adam, InverseTimeDecay, Momentum, Optimizer, RMSProp,
+                    ScheduledInverseTimeDecay, StepDecay)
 from .penalties import L2
+from .report import GradCheckReport
 from .serialization import ModelFileError, load, register_layer
+from .training import (Callback, EarlyStopping, GradientCheck, GradientCheckFailed,
+                       GradientNormMonitor, History)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Dense", "Dropout", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Tanh",
-    "MeanSquaredError", "SigmoidCrossEntropy", "SoftmaxCrossEntropy",
-    "Network", "L2", "ModelFileError", "load", "register_layer",
+    "datasets", "optim",
+    "Activation", "Dense", "Dropout", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Tanh",
+    "Loss", "MeanSquaredError", "SigmoidCrossEntropy", "SoftmaxCrossEntropy",
+    "Network", "L2",
+    "SGD", "Momentum", "RMSProp", "Adam", "Optimizer",
+    "InverseTimeDecay", "ScheduledInverseTimeDecay", "StepDecay",
+    "check_gradients", "check_layer", "gradcheck", "GradCheckReport",
+    "Callback", "EarlyStopping", "GradientCheck", "GradientCheckFailed", "GradientNormMonitor",
+    "History",
+    "ModelFileError", "load", "register_layer",
 ]
