@@ -96,7 +96,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
             pen = session.penalty_grad(block)
             results.append(summarize_block(
                 block.name, block.shape, analytic, numeric, kink, local,
-                floor_per_entry=session.noise, tol=tol,
+                floor_per_entry=session.noise, tol=tol, m=X.shape[0],
                 penalty_grad=None if pen is None else pen[local]))
             use = kink == 0
             all_g.append(analytic[use])

@@ -168,7 +168,7 @@ def _json_default(value):
 
 
 def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_entry, tol,
-                    penalty_grad=None, n_worst=3):
+                    penalty_grad=None, n_worst=3, m=None):
     """Build a BlockResult from the checked entries of one block.
 
     analytic, numeric: (k,) values at the checked flat ``indices`` of the block;
@@ -192,7 +192,7 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
     if penalty_grad is not None and np.linalg.norm(g) > 0:
         share = float(np.linalg.norm(penalty_grad[use]) / np.linalg.norm(g))
     hint = "" if passed else bug_pattern(g, n, shape, indices[use],
-                                         None if penalty_grad is None else penalty_grad[use])
+                                         None if penalty_grad is None else penalty_grad[use], m)
     order = np.argsort(-np.where(use, np.abs(analytic - numeric), -1))[:n_worst]
     worst = [Entry(name, tuple(int(i) for i in np.unravel_index(indices[j], shape)) if shape else (),
                    float(analytic[j]), float(numeric[j]),
@@ -201,8 +201,10 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
                        float(floor), bool(passed), word, int((kink > 0).sum()), share, hint, worst)
 
 
-def bug_pattern(g, n, shape, indices, penalty_grad):
-    """Name a known bug class when analytic g and numeric n fit it; '' otherwise."""
+def bug_pattern(g, n, shape, indices, penalty_grad, m=None):
+    """Name a known bug class when analytic g and numeric n fit it; '' otherwise.
+
+    m: the batch size, to recognize a missing or repeated 1/m."""
     def close(a, b):
         return np.linalg.norm(a - b) <= 1e-3 * (np.linalg.norm(a) + np.linalg.norm(b)) + 1e-300
 
@@ -226,10 +228,17 @@ def bug_pattern(g, n, shape, indices, penalty_grad):
             return "transposed: analytic = numeric.T"
     scale = float(g @ n / (n @ n))
     if close(g, scale * n):
-        rounded = round(scale) if scale >= 1 else 1 / round(1 / scale) if scale > 0 else scale
-        if scale > 0 and abs(scale - rounded) < 1e-3 * abs(scale):
-            return f"analytic = {scale:.4g} x numeric (a constant factor: a doubled term, or 1/m missing or repeated?)"
-        return f"analytic = {scale:.4g} x numeric (a constant factor)"
+        def near(value):
+            return abs(scale - value) <= 1e-3 * abs(value)
+        if m is not None and m > 2 and near(m):
+            why = "the 1/m is missing (the loss divides by m once; layers never do)"
+        elif m is not None and m > 2 and near(1 / m):
+            why = "an extra 1/m (the loss already divided by m; layers must not)"
+        elif near(2) or near(0.5):
+            why = "a doubled or halved term"
+        else:
+            why = "a constant factor"
+        return f"analytic = {scale:.4g} x numeric: {why}"
     wrong = np.abs(g - n) > 1e-3 * (np.abs(g) + np.abs(n)) + 1e-12
     if wrong.sum() <= max(1, len(g) // 20):
         return f"only {int(wrong.sum())} of {len(g)} checked entries disagree"
