@@ -138,15 +138,17 @@ class GradCheckReport:
         lines = [f"Gradient check ({self.mode}, eps={self.eps:g}): {head}",
                  f"overall difference {self.difference:.3e} ({self.verdict}); "
                  f"a block passes below {self.tol:g} or at round-off level", ""]
-        lines.append(f"{'block':<8} {'shape':<12} {'checked':>9} {'difference':>11}  "
+        rows = [(r, f"{r.checked}/{r.size}") for r in self.results.values()]
+        width = max([7] + [len(c) for _, c in rows])
+        lines.append(f"{'block':<8} {'shape':<12} {'checked':>{width}} {'difference':>11}  "
                      f"{'verdict':<11} {'kinks':>5} {'L2 share':>8}  worst entry")
-        for r in self.results.values():
+        for r, checked in rows:
             worst = r.worst[0] if r.worst else None
             where = (f"[{', '.join(map(str, worst.index))}] {worst.analytic:.3e} vs "
                      f"{worst.numeric:.3e}" if worst is not None else "")
             share = f"{r.penalty_share:.0%}" if r.penalty_share else ""
             mark = "" if r.passed else "  <-- FAIL"
-            lines.append(f"{r.name:<8} {str(r.shape):<12} {r.checked:>4}/{r.size:<4} "
+            lines.append(f"{r.name:<8} {str(r.shape):<12} {checked:>{width}} "
                          f"{r.difference:>11.3e}  {r.verdict:<11} {r.kinks or '':>5} "
                          f"{share:>8}  {where}{mark}")
         hints = [f"{r.name}: {r.hint}" for r in self.results.values() if r.hint]
