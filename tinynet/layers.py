@@ -10,6 +10,7 @@ by ``m``.
 import numpy as np
 
 from . import initializers
+from .validation import check_seed
 
 
 class ParamDict(dict):
@@ -171,7 +172,7 @@ class Dense(Layer):
         self.need_input_grad = True
         self.add_param("W", np.zeros((self.n_out, self.n_in)))
         self.add_param("b", np.zeros(self.n_out))
-        self.reset_parameters(np.random.default_rng(seed))
+        self.reset_parameters(np.random.default_rng(check_seed(seed)))
 
     def reset_parameters(self, rng):
         self.params["W"] = initializers.draw(self.init, (self.n_out, self.n_in), rng, self.scale)

@@ -51,6 +51,17 @@ def positive_float(value, name):
     return value
 
 
+def check_seed(value, name="seed"):
+    """Return ``value`` if it is None or an int >= 0 (a seed for numpy.random.default_rng), or raise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be None or an int >= 0, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be None or an int >= 0, got {value}")
+    return int(value)
+
+
 def choice(value, name, options):
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; expected one of "
