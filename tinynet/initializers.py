@@ -22,15 +22,16 @@ NAMES = ("he", "xavier", "glorot", "zeros", "normal")
 
 def validate(init, scale=0.01):
     """Return ``init`` if it is a known name or a callable; raise a clear error otherwise."""
+    # scale is checked whatever the init: Dense stores float(scale) in every case
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
+        raise TypeError(f"scale must be a finite number >= 0, got {type(scale).__name__} {scale!r}")
+    if not np.isfinite(scale) or scale < 0:
+        raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
     if callable(init):
         return init
     if init not in NAMES:
         raise ValueError(f"unknown init {init!r}; expected one of {', '.join(map(repr, NAMES))} "
                          "or a callable f(shape, rng)")
-    if init == "normal":
-        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(scale) or scale < 0:
-            raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
     return init
 
 
@@ -41,6 +42,8 @@ def draw(init, shape, rng, scale=0.01):
         values = np.asarray(init(shape, rng), dtype=np.float64)
         if values.shape != tuple(shape):
             raise ValueError(f"init callable returned shape {values.shape}, expected {tuple(shape)}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"init callable returned NaN or inf values for shape {tuple(shape)}")
         return values
     if init == "zeros":
         return np.zeros(shape)
