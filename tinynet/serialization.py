@@ -58,9 +58,17 @@ def _describe(obj, kind):
     return {"type": type(obj).__name__, "config": config}
 
 
+def _fspath(path):
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path must be a file name (str or os.PathLike) such as 'model.npz', "
+                        f"got {type(path).__name__} {path!r}") from None
+
+
 def save(net, path):
     """Write ``net`` to ``path`` atomically: a temporary file in the same folder, then a rename."""
-    path = os.fspath(path)
+    path = _fspath(path)
     architecture = {
         "format": "tinynet",
         "format_version": FORMAT_VERSION,
@@ -143,7 +151,8 @@ def load(path, custom_layers=None):
     """Read a model written by ``save``; -> Network with identical parameters."""
     from .network import Network
 
-    path = os.fspath(path)
+    path = _fspath(path)
+    _check_custom_layers(custom_layers)
     architecture, params = _read(path)
     registry = dict(_LAYERS, **(custom_layers or {}))
     try:
@@ -153,7 +162,9 @@ def load(path, custom_layers=None):
                    else _build(architecture["penalty"], _PENALTIES, "penalty", path))
         net = Network(layers, loss=loss, penalty=penalty, seed=architecture.get("seed"),
                       dtype=np.dtype(architecture["dtype"]))
-    except (KeyError, TypeError) as exc:
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:  # ValueError: a constructor refused a value
         raise ModelFileError(f"{path!r}: the architecture record is incomplete or invalid "
                              f"({exc!r})") from None
     expected = [[b.name, list(b.shape)] for b in net.blocks]
@@ -164,3 +175,14 @@ def load(path, custom_layers=None):
         raise ModelFileError(f"{path!r}: the parameter vector is not finite floating point")
     net.params[...] = params
     return net
+
+
+def _check_custom_layers(custom_layers):
+    if custom_layers is None:
+        return
+    if not isinstance(custom_layers, dict):
+        raise TypeError("custom_layers must be a dict {class name: Layer subclass}, got "
+                        f"{type(custom_layers).__name__} {custom_layers!r}")
+    for name, cls in custom_layers.items():
+        if not (isinstance(cls, type) and issubclass(cls, layers_module.Layer)):
+            raise TypeError(f"custom_layers[{name!r}] must be a Layer subclass, got {cls!r}")
