@@ -62,10 +62,10 @@ class Network:
 
         self.blocks = _make_blocks(layers)
         size = self.blocks[-1].stop if self.blocks else 0
-        self.params = np.empty(size, dtype=self.dtype)
+        self._params = np.empty(size, dtype=self.dtype)
         for block in self.blocks:
             self.params[block.start:block.stop] = self._layer_array(block, "params").ravel()
-        self.grads = np.zeros(size, dtype=self.dtype)
+        self._grads = np.zeros(size, dtype=self.dtype)
         self._bind(self.params, self.grads)
 
         self._penalized = [(layer, key) for layer in layers for key in layer.penalized]
@@ -77,6 +77,24 @@ class Network:
                 layer.need_input_grad = i > self._first_param_layer
 
     # ---- the flat buffers -------------------------------------------------------------
+    # Assigning ``net.params = theta`` copies theta in: rebinding the attribute would
+    # silently detach the layers, which keep seeing views of the original buffer.
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        _copy_into(self._params, value, "params")
+
+    @property
+    def grads(self):
+        return self._grads
+
+    @grads.setter
+    def grads(self, value):
+        _copy_into(self._grads, value, "grads")
+
     def _layer_array(self, block, kind):
         return getattr(self.layers[block.layer_index], kind)[block.key]
 
@@ -242,6 +260,13 @@ class Network:
         return "\n".join(lines)
 
     __repr__ = summary
+
+
+def _copy_into(buffer, value, name):
+    value = np.asarray(value)
+    if value.shape != buffer.shape:
+        raise ValueError(f"net.{name} must have shape {buffer.shape}, got {value.shape}")
+    buffer[...] = value
 
 
 def _check_layers(layers):
