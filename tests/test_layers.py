@@ -62,6 +62,12 @@ def test_activation_backward_matches_numeric_gradient(make):
     assert grads == {}
 
 
+def test_relu_derivative_at_exactly_zero_is_taken_as_zero():
+    layer = tn.ReLU()
+    layer.forward(np.array([[0.0, 1.0]]))
+    np.testing.assert_array_equal(layer.backward(np.ones((1, 2))), [[0.0, 1.0]])
+
+
 def test_relu_and_leaky_relu_forward_values():
     x = np.array([[-2.0, -0.5, 0.5, 3.0]])
     np.testing.assert_array_equal(tn.ReLU().forward(x), [[0.0, 0.0, 0.5, 3.0]])

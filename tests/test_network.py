@@ -82,6 +82,23 @@ def test_writing_into_a_parameter_view_changes_net_params():
     assert net.params[start + 3 + 2] == -7.0
 
 
+def test_assigning_net_params_copies_into_the_live_buffer_instead_of_detaching_the_layers():
+    rng = np.random.default_rng(15)
+    net = course_net()
+    X = rng.normal(size=(6, 4))
+    buffer, before = net.params, net.predict_proba(X).copy()
+    theta = rng.normal(size=net.params.size)
+    net.params = theta  # the course's "parameters = vector_to_dictionary(theta)" reflex
+    assert net.params is buffer
+    np.testing.assert_array_equal(net.parameters()["W1"], theta[:20].reshape(5, 4))
+    assert not np.allclose(net.predict_proba(X), before)
+    net.params -= 1.0  # an in-place update keeps working
+    np.testing.assert_array_equal(net.params, theta - 1.0)
+    with pytest.raises(ValueError, match=r"net.params must have shape \(47,\), got \(3,\)"):
+        net.params = np.zeros(3)
+    np.testing.assert_array_equal(net.params, theta - 1.0)
+
+
 def test_set_parameters_writes_nothing_unless_every_array_fits():
     rng = np.random.default_rng(3)
     net = course_net()
