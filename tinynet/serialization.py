@@ -16,7 +16,7 @@ pass ``tn.load(path, custom_layers={"MyLayer": MyLayer})``.
 
 import json
 import os
-import tempfile
+import uuid
 import zipfile
 
 import numpy as np
@@ -80,7 +80,10 @@ def save(net, path):
         "blocks": [[b.name, list(b.shape)] for b in net.blocks],
     }
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tinynet-", suffix=".npz.tmp", dir=folder)
+    # Not tempfile.mkstemp: its files are 0600, so every saved model would be private.
+    # os.open with 0o666 lets the umask decide, as for any file the user creates.
+    tmp = os.path.join(folder, f".tinynet-{os.getpid()}-{uuid.uuid4().hex}.npz.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, params=net.params, architecture=np.array(json.dumps(architecture)))
