@@ -250,6 +250,14 @@ def test_save_leaves_no_temporary_files_behind(tmp_path):
     assert zipfile.is_zipfile(tmp_path / "model.npz")
 
 
+def test_saved_file_gets_the_same_permissions_as_any_new_file(tmp_path):
+    """Not the 0600 of a private temporary file: a saved model can be shared."""
+    make_net().save(tmp_path / "model.npz")
+    (tmp_path / "plain.txt").write_text("x")
+    mode = os.stat(tmp_path / "model.npz").st_mode & 0o777
+    assert mode == os.stat(tmp_path / "plain.txt").st_mode & 0o777
+
+
 class NotJsonable(_ScaleBase):
     def get_config(self):
         return {"n": self.n, "when": object()}
