@@ -43,6 +43,10 @@ class Network:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
             raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
+        try:
+            np.dtype(dtype)
+        except TypeError:  # numpy's "data type 'x' not understood" names neither argument nor choices
+            raise TypeError(f"dtype must be np.float32 or np.float64, got {dtype!r}") from None
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise ValueError(f"dtype must be np.float32 or np.float64, got {np.dtype(dtype)}")
         self.n_inputs, self.n_outputs = _check_sizes(layers)
