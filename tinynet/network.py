@@ -133,7 +133,11 @@ class Network:
                            f"parameters are {names}")
         staged = []
         for block in self.blocks:
-            arr = np.asarray(values[block.name])
+            try:
+                arr = np.asarray(values[block.name])
+            except (ValueError, TypeError) as exc:  # ragged nested lists
+                raise ValueError(f"{block.name} must be a numeric array of shape {block.shape}: "
+                                 f"{exc}") from None
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"{block.name} must be numeric, got dtype {arr.dtype}")
             if arr.shape != block.shape:
@@ -144,6 +148,10 @@ class Network:
                     raise ValueError(f"{block.name} must have shape {block.shape}, got {arr.shape}")
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"{block.name} contains NaN or inf")
+            largest = float(np.abs(arr).max(initial=0))
+            if largest > float(np.finfo(self.dtype).max):  # the copy would overflow to inf
+                raise ValueError(f"{block.name} has values up to {largest:.3g}, beyond the range "
+                                 f"of this {self.dtype.name} network")
             staged.append((block, arr))
         for block, arr in staged:
             self.params[block.start:block.stop] = arr.ravel()
