@@ -28,10 +28,13 @@ def check_X(X, n_features, dtype=np.float64, name="X"):
         transposed = " (examples must be rows: did you pass X.T?)" if arr.shape[0] == n_features else ""
         raise ValueError(f"{name} has {arr.shape[1]} features but the network expects "
                          f"{n_features} (X.shape == {arr.shape}){transposed}")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.all(np.isfinite(arr)):
+    if not np.all(np.isfinite(arr)):  # before the cast, which would overflow with a warning
         raise ValueError(f"{name} contains NaN or inf values")
-    return arr
+    limit = np.finfo(dtype).max
+    if arr.dtype.kind == "f" and arr.size and np.abs(arr).max() > limit:
+        raise ValueError(f"{name} has values up to {np.abs(arr).max():.3g}, beyond the range of "
+                         f"this {np.dtype(dtype).name} network (max {limit:.3g})")
+    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def positive_int(value, name):
