@@ -419,6 +419,13 @@ def test_bad_data_gets_a_clear_error_before_any_state_changes(case, method):
     np.testing.assert_array_equal(net.grads, grads)
 
 
+def test_float32_network_refuses_X_beyond_the_float32_range_without_an_overflow_warning():
+    net = tn.Network([tn.Dense(2, 3)], loss=tn.SoftmaxCrossEntropy(), dtype=np.float32)
+    with pytest.raises(ValueError, match="X has values up to 1e\\+40, beyond the range of this "
+                                         "float32 network"):
+        net.predict(np.array([[1e40, 0.0]]))  # a RuntimeWarning from tinynet is an error here
+
+
 @pytest.mark.parametrize("method", ["forward", "predict", "predict_proba"])
 def test_prediction_methods_check_X_too(method):
     with pytest.raises(ValueError, match="X has 3 features but the network expects 4"):
