@@ -91,13 +91,11 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
                 results.append(screened[block.name])
                 continue
             local = checks[block.name]
-            numeric, kink = session.numeric(block, local, bar)
+            numeric, kink, pen = session.numeric(block, local, bar)
             analytic = session.G[block.start:block.stop][local]
-            pen = session.penalty_grad(block)
             results.append(summarize_block(
                 block.name, block.shape, analytic, numeric, kink, local,
-                floor_per_entry=session.noise, tol=tol, m=X.shape[0],
-                penalty_grad=None if pen is None else pen[local]))
+                floor_per_entry=session.noise, tol=tol, m=X.shape[0], penalty_grad=pen))
             use = kink == 0
             all_g.append(analytic[use])
             all_n.append(numeric[use])
@@ -151,7 +149,7 @@ class _Float64Session:
 
     def __enter__(self):
         net = self.net
-        self.saved_buffers = (net.params, net.grads)
+        self.saved_buffers = (net._params, net._grads)
         self.saved_penalty = net.penalty
         self.saved_states = [net.rng.bit_generator.state] + \
                             [layer.rng.bit_generator.state for layer in net.layers]
@@ -159,6 +157,7 @@ class _Float64Session:
                               for layer in net.layers if isinstance(layer, Dropout)]
         self.P = net.params.astype(np.float64)   # always a copy: the model's θ is never touched
         self.G = np.zeros_like(self.P)
+        net._params, net._grads = self.P, self.G
         net._bind(self.P, self.G)
         if not self.use_penalty:
             net.penalty = None
@@ -171,6 +170,7 @@ class _Float64Session:
 
     def __exit__(self, *exc):
         net = self.net
+        net._params, net._grads = self.saved_buffers
         net._bind(*self.saved_buffers)
         net.penalty = self.saved_penalty
         for layer, keep_prob, mask in self.saved_dropout:
@@ -199,15 +199,7 @@ class _Float64Session:
         # Round-off noise of one numeric estimate: J is a sum of terms of size ~|loss|.
         scale = max(abs(self.J0), float(np.abs(self.L0).mean()), 1e-300)
         self.noise = NOISE_FACTOR * UNIT_ROUNDOFF * scale / self.eps
-        self.penalty_grads = {}
-        if net.penalty is not None and net._penalized:
-            weights = net._penalty_weights()
-            for (layer, key), dW in zip(net._penalized, net.penalty.backward(weights, self.m)):
-                self.penalty_grads[(layer, key)] = np.asarray(dW, dtype=np.float64).ravel()
-
-    def penalty_grad(self, block):
-        layer = self.net.layers[block.layer_index]
-        return self.penalty_grads.get((layer, block.key))
+        self.penalized = {(id(layer), key) for layer, key in net._penalized}
 
     # ---- evaluating J at many perturbed points at once --------------------------------
     def _losses(self, scores):
@@ -284,21 +276,28 @@ class _Float64Session:
             losses, crossed = self._propagate(layer_index + 1, rows, values, None, K)
         else:                                                      # any other layer: loop
             flat = self.P[block.start:block.stop]
-            outs = []
-            for i, step in zip(local, steps):
+            x = self.inputs[layer_index]
+            before = layer.kinks(x)
+            before = None if before is None else np.sign(before)   # a copy, taken before the steps
+            outs, own = [], np.zeros(K, dtype=bool)
+            for k, (i, step) in enumerate(zip(local, steps)):
                 saved = flat[i]
                 flat[i] = saved + step
-                outs.append(layer.forward(self.inputs[layer_index], training=True))
+                outs.append(layer.forward(x, training=True))
+                if before is not None:      # a parameter may move the kink itself (x − t)
+                    own[k] = np.any(np.sign(layer.kinks(x)) != before)
                 flat[i] = saved
             losses, crossed = self._propagate(layer_index + 1, None, None, np.stack(outs), K)
+            crossed |= own
         data = (losses - self.L0[None]).mean(axis=1)
-        return data + self._penalty_change(block, local, steps), crossed
+        penalty = self._penalty_change(block, local, steps) * np.ones(K)
+        return data + penalty, crossed, penalty
 
     def _penalty_change(self, block, local, steps):
         """Exact change of the penalty for each single-entry step."""
         net = self.net
         layer = net.layers[block.layer_index]
-        if net.penalty is None or (layer, block.key) not in self.penalty_grads:
+        if net.penalty is None or (id(layer), block.key) not in self.penalized:
             return 0.0
         w = self.P[block.start:block.stop][local]
         if type(net.penalty) is L2:
@@ -316,16 +315,23 @@ class _Float64Session:
         return np.array(changes)
 
     def numeric(self, block, local, bar=None):
-        """Numeric dθ for entries ``local`` of ``block``; -> (estimates, kink codes 0/1/2)."""
+        """Numeric dθ for entries ``local`` of ``block``.
+
+        -> (estimates, kink codes 0 none / 1 one-sided / 2 excluded, the penalty's own
+        numeric gradient at those entries or None). The last one comes from the penalty's
+        forward, not its backward, so a bug in that backward is still recognized.
+        """
         widest = max(a.shape[1] for a in self.inputs + [self.scores])
         chunk = max(1, CHUNK_FLOATS // (2 * self.m * widest))
         estimate = np.empty(local.size)
         kink = np.zeros(local.size, dtype=np.int8)
+        penalty = np.zeros(local.size)
         for start in range(0, local.size, chunk):
             part = local[start:start + chunk]
             k = part.size
             signs = np.concatenate([np.ones(k), -np.ones(k)])
-            change, crossed = self._costs(block, np.concatenate([part, part]), signs)
+            change, crossed, pen = self._costs(block, np.concatenate([part, part]), signs)
+            penalty[start:start + k] = (pen[:k] - pen[k:]) / (2 * self.eps)
             plus, minus = change[:k], change[k:]
             up, down = crossed[:k], crossed[k:]
             value = (plus - minus) / (2 * self.eps)
@@ -338,7 +344,9 @@ class _Float64Session:
                 bar.update(k)
         # One-sided estimates carry an O(ε) error: the report shows them but keeps them
         # out of the verdict, like the excluded ones.
-        return estimate, kink
+        layer = self.net.layers[block.layer_index]
+        penalized = self.net.penalty is not None and (id(layer), block.key) in self.penalized
+        return estimate, kink, penalty if penalized else None
 
     # ---- screening with random directions ---------------------------------------------
     def screen(self, directions, tol):
