@@ -1,42 +1,42 @@
-"""Source of notebooks/05_vanishing_exploding_gradients.ipynb (build with 05_08_build.py)."""
+# Source of notebooks/05_vanishing_exploding_gradients.ipynb, in the percent format of build.py:
+#     python notebooks/_build/build.py 05
 
-CELLS = [
-("md", r"""
-# 05 · Vanishing and exploding gradients
+# %% [markdown]
+# # 05 · Vanishing and exploding gradients
+#
+# *Following deeplearning.ai Course 2, week 1: "Vanishing / exploding gradients" and
+# "Weight initialization for deep networks".*
+#
+# In a deep network the forward pass multiplies the input by one weight matrix per layer, and
+# backpropagation multiplies the gradient by the same matrices, transposed, on the way back. If each
+# factor is a little larger than 1 the product **explodes** with the depth L; a little smaller than 1
+# and it **vanishes**. This notebook shows both effects:
+#
+# 1. in a deep *linear* network with every `W[l]` set to `1.5·I` or `0.5·I` (the lecture's example);
+# 2. in a deep ReLU and a deep tanh network whose weights are drawn too small, too large, or with
+#    the course's fix: **He** initialization (`Var(W[l]) = 2 / n[l-1]`, for ReLU) and **Xavier**
+#    (`Var(W[l]) = 1 / n[l-1]`, for tanh).
 
-*Following deeplearning.ai Course 2, week 1: "Vanishing / exploding gradients" and
-"Weight initialization for deep networks".*
-
-In a deep network the forward pass multiplies the input by one weight matrix per layer, and
-backpropagation multiplies the gradient by the same matrices, transposed, on the way back. If each
-factor is a little larger than 1 the product **explodes** with the depth L; a little smaller than 1
-and it **vanishes**. This notebook shows both effects:
-
-1. in a deep *linear* network with every `W[l]` set to `1.5·I` or `0.5·I` (the lecture's example);
-2. in a deep ReLU and a deep tanh network whose weights are drawn too small, too large, or with
-   the course's fix: **He** initialization (`Var(W[l]) = 2 / n[l-1]`, for ReLU) and **Xavier**
-   (`Var(W[l]) = 1 / n[l-1]`, for tanh).
-"""),
-("code", r"""
+# %%
 %matplotlib inline
 import numpy as np
 import matplotlib.pyplot as plt
 import tinynet as tn
 import tinynet.plot  # makes tn.plot available (import tinynet alone does not load it)
-"""),
-("md", r"""
-## 1. A deep linear network
 
-With no activation function, `a[l] = W[l] a[l-1] + b[l]`. Take `b[l] = 0` and `W[l] = w·I` for all
-`L` layers: then `a[l] = w^l · x`, and the output is `ŷ = w^L · x`. With `w = 1.5` the activations
-grow like `1.5^l`; with `w = 0.5` they shrink like `0.5^l`.
+# %% [markdown]
+# ## 1. A deep linear network
+#
+# With no activation function, `a[l] = W[l] a[l-1] + b[l]`. Take `b[l] = 0` and `W[l] = w·I` for all
+# `L` layers: then `a[l] = w^l · x`, and the output is `ŷ = w^L · x`. With `w = 1.5` the activations
+# grow like `1.5^l`; with `w = 0.5` they shrink like `0.5^l`.
+#
+# In tinynet a linear layer is a `Dense` layer with nothing after it, so the network is just
+# `L` `Dense(n, n)` layers. We load the weights with `net.set_parameters`, the way the course's
+# notebooks load a parameter dictionary, and measure the size of every layer's output by running
+# the layers' `forward` one after the other.
 
-In tinynet a linear layer is a `Dense` layer with nothing after it, so the network is just
-`L` `Dense(n, n)` layers. We load the weights with `net.set_parameters`, the way the course's
-notebooks load a parameter dictionary, and measure the size of every layer's output by running
-the layers' `forward` one after the other.
-"""),
-("code", r"""
+# %%
 n, L = 4, 15                                    # width and depth
 X = np.random.default_rng(0).normal(size=(8, n))  # 8 examples (rows), n features
 Y = np.zeros((8, n))                            # targets for a mean-squared-error cost
@@ -69,16 +69,16 @@ print(f"{'l':>3} {'rms(a[l]), w=1.5':>18} {'1.5^l·rms(x)':>14} {'rms(a[l]), w=0
 for l in range(1, L + 1):
     print(f"{l:>3} {sizes[1.5][l-1]:>18.4g} {1.5**l * rms(X):>14.4g} "
           f"{sizes[0.5][l-1]:>18.4g} {0.5**l * rms(X):>14.4g}")
-"""),
-("md", r"""
-The measured sizes equal `w^l · rms(x)` exactly: each layer multiplies by `w`. Now the gradients.
-With the cost `J = mean((ŷ − y)²)` and `y = 0`, backpropagation sends `dZ[L] ∝ ŷ ∝ w^L` back
-through `L − l` more factors of `w`, so `db[l] ∝ w^(2L−l)`: it grows towards the first layers when
-`w > 1` and shrinks towards them when `w < 1`. For `dW[l] = dZ[l]ᵀ a[l-1]` the two effects
-cancel (`w^(2L−l) · w^(l−1)`), so every `dW[l]` has the same size, `∝ w^(2L−1)`: astronomically
-large or small.
-"""),
-("code", r"""
+
+# %% [markdown]
+# The measured sizes equal `w^l · rms(x)` exactly: each layer multiplies by `w`. Now the gradients.
+# With the cost `J = mean((ŷ − y)²)` and `y = 0`, backpropagation sends `dZ[L] ∝ ŷ ∝ w^L` back
+# through `L − l` more factors of `w`, so `db[l] ∝ w^(2L−l)`: it grows towards the first layers when
+# `w > 1` and shrinks towards them when `w < 1`. For `dW[l] = dZ[l]ᵀ a[l-1]` the two effects
+# cancel (`w^(2L−l) · w^(l−1)`), so every `dW[l]` has the same size, `∝ w^(2L−1)`: astronomically
+# large or small.
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 layers = np.arange(1, L + 1)
 for w, color in ((1.5, "tab:red"), (0.5, "tab:blue")):
@@ -98,33 +98,33 @@ for ax in axes:
     ax.legend(fontsize="small")
 plt.tight_layout()
 plt.show()
-"""),
-("md", r"""
-### What you should see
 
-- Left: two straight lines on the log scale, one climbing (`1.5^l`) and one falling (`0.5^l`),
-  exactly on the dotted predictions. After only 15 layers the activations are more than two
-  orders of magnitude above the input (w = 1.5) or four below it (w = 0.5); at the depths of
-  real networks (50, 100, 150 layers) the gap is dozens of orders of magnitude.
-- Right: the ratio `‖db[1]‖ / ‖db[L]‖` printed above equals `w^(L-1)`: the bias gradients grow
-  (w = 1.5) or shrink (w = 0.5) geometrically towards the input. The weight gradients are flat
-  across layers but sit far away from 1 in both cases: a learning rate that suits one of these
-  networks is useless for the other.
-"""),
-("md", r"""
-## 2. Initialization of a deep ReLU or tanh network
+# %% [markdown]
+# ### What you should see
+#
+# - Left: two straight lines on the log scale, one climbing (`1.5^l`) and one falling (`0.5^l`),
+#   exactly on the dotted predictions. After only 15 layers the activations are more than two
+#   orders of magnitude above the input (w = 1.5) or four below it (w = 0.5); at the depths of
+#   real networks (50, 100, 150 layers) the gap is dozens of orders of magnitude.
+# - Right: the ratio `‖db[1]‖ / ‖db[L]‖` printed above equals `w^(L-1)`: the bias gradients grow
+#   (w = 1.5) or shrink (w = 0.5) geometrically towards the input. The weight gradients are flat
+#   across layers but sit far away from 1 in both cases: a learning rate that suits one of these
+#   networks is useless for the other.
 
-The lecture's remedy: draw `W[l]` with variance chosen so that `z[l] = W[l] a[l-1]` has about the
-same size as `a[l-1]`. With `n[l-1]` inputs that means `Var(W[l]) = 2 / n[l-1]` for ReLU
-(**He**; the 2 makes up for ReLU zeroing half of its inputs) and `1 / n[l-1]` for tanh
-(**Xavier**). tinynet's `Dense(n_in, n_out, init=...)` offers `"he"`, `"xavier"`, and `"normal"`
-with a fixed standard deviation `scale`, which we use for the bad choices: `scale=0.01` (the
-course's "small random" values) and a large one.
+# %% [markdown]
+# ## 2. Initialization of a deep ReLU or tanh network
+#
+# The lecture's remedy: draw `W[l]` with variance chosen so that `z[l] = W[l] a[l-1]` has about the
+# same size as `a[l-1]`. With `n[l-1]` inputs that means `Var(W[l]) = 2 / n[l-1]` for ReLU
+# (**He**; the 2 makes up for ReLU zeroing half of its inputs) and `1 / n[l-1]` for tanh
+# (**Xavier**). tinynet's `Dense(n_in, n_out, init=...)` offers `"he"`, `"xavier"`, and `"normal"`
+# with a fixed standard deviation `scale`, which we use for the bad choices: `scale=0.01` (the
+# course's "small random" values) and a large one.
+#
+# The network: 10 `Dense` layers of width 32 with ReLU or tanh between them, one sigmoid output,
+# on the moons data set.
 
-The network: 10 `Dense` layers of width 32 with ReLU or tanh between them, one sigmoid output,
-on the moons data set.
-"""),
-("code", r"""
+# %%
 X, y = tn.datasets.load("moons")
 depth, width = 10, 32
 
@@ -157,23 +157,23 @@ for ax, (act, cases) in zip(axes, configs.items()):
     ax.legend(fontsize="small")
 plt.tight_layout()
 plt.show()
-"""),
-("md", r"""
-### What you should see
 
-- **small** weights: every layer shrinks its input by a constant factor (about `0.01·√32`, times
-  another half for ReLU), so the activations vanish geometrically, by many orders of magnitude
-  at layer 9.
-- **large** weights: ReLU activations grow geometrically; tanh cannot grow past 1 per unit, so it
-  *saturates*: almost every unit sits at ±1, where `tanh' ≈ 0`.
-- **He** (ReLU) and **Xavier** (tanh): flat lines. The size of `a[l]` stays of the order of 1 at
-  every depth, which is what the variance `2/n[l-1]` or `1/n[l-1]` was chosen for.
+# %% [markdown]
+# ### What you should see
+#
+# - **small** weights: every layer shrinks its input by a constant factor (about `0.01·√32`, times
+#   another half for ReLU), so the activations vanish geometrically, by many orders of magnitude
+#   at layer 9.
+# - **large** weights: ReLU activations grow geometrically; tanh cannot grow past 1 per unit, so it
+#   *saturates*: almost every unit sits at ±1, where `tanh' ≈ 0`.
+# - **He** (ReLU) and **Xavier** (tanh): flat lines. The size of `a[l]` stays of the order of 1 at
+#   every depth, which is what the variance `2/n[l-1]` or `1/n[l-1]` was chosen for.
+#
+# Now the gradients. The bias gradient `db[l] = Σ_examples dZ[l]` is the signal that
+# backpropagation carries down to layer `l`, so its size per layer shows directly where it vanishes
+# or explodes. We take one full-batch `cost_and_grad` at initialization.
 
-Now the gradients. The bias gradient `db[l] = Σ_examples dZ[l]` is the signal that
-backpropagation carries down to layer `l`, so its size per layer shows directly where it vanishes
-or explodes. We take one full-batch `cost_and_grad` at initialization.
-"""),
-("code", r"""
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for ax, (act, cases) in zip(axes, configs.items()):
     for label, init, scale in cases:
@@ -188,25 +188,25 @@ for ax, (act, cases) in zip(axes, configs.items()):
     ax.legend(fontsize="small")
 plt.tight_layout()
 plt.show()
-"""),
-("md", r"""
-### What you should see
 
-- **small**: the gradients are tiny everywhere, and for ReLU they fall by orders of magnitude on
-  the way from the last layer to the first: the *vanishing gradient*. The cost sits at `log 2`
-  (the output is 0.5 for every example).
-- **large**: a huge initial cost for ReLU and gradients that grow towards the first layers
-  (*exploding*); for tanh, the saturated units pass the gradient on unevenly, with the first
-  layers' bias gradients far larger than the last ones'.
-- **He / Xavier**: the printed `max/min` ratio across the layers is the smallest: the gradient
-  reaches every layer with about the same size.
+# %% [markdown]
+# ### What you should see
+#
+# - **small**: the gradients are tiny everywhere, and for ReLU they fall by orders of magnitude on
+#   the way from the last layer to the first: the *vanishing gradient*. The cost sits at `log 2`
+#   (the output is 0.5 for every example).
+# - **large**: a huge initial cost for ReLU and gradients that grow towards the first layers
+#   (*exploding*); for tanh, the saturated units pass the gradient on unevenly, with the first
+#   layers' bias gradients far larger than the last ones'.
+# - **He / Xavier**: the printed `max/min` ratio across the layers is the smallest: the gradient
+#   reaches every layer with about the same size.
+#
+# Finally, training. `tn.GradientNormMonitor` records `‖dW[l]‖` and `‖db[l]‖` after every epoch
+# (from the epoch's last mini-batch) and `tn.plot.gradient_norms` draws them; we show the weight
+# blocks only, one curve per layer. Same optimizer for all: mini-batch gradient descent, learning
+# rate 0.01, batches of 64, 300 epochs.
 
-Finally, training. `tn.GradientNormMonitor` records `‖dW[l]‖` and `‖db[l]‖` after every epoch
-(from the epoch's last mini-batch) and `tn.plot.gradient_norms` draws them; we show the weight
-blocks only, one curve per layer. Same optimizer for all: mini-batch gradient descent, learning
-rate 0.01, batches of 64, 300 epochs.
-"""),
-("code", r"""
+# %%
 fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharey=True)
 for row, (act, cases) in zip(axes, configs.items()):
     for ax, (label, init, scale) in zip(row, cases):
@@ -224,24 +224,22 @@ for row, (act, cases) in zip(axes, configs.items()):
 axes[0, 0].legend(fontsize="x-small", ncol=2)
 plt.tight_layout()
 plt.show()
-"""),
-("md", r"""
-### What you should see
 
-- **small** init: the weight gradients stay many orders of magnitude below 1 for the whole
-  training, the network never leaves its starting point and the training accuracy is 50%, a coin
-  flip. This is the vanishing gradient in practice: nothing is wrong with the code, the signal
-  simply does not arrive.
-- **large** init: the first epochs' norms are the largest of all six panels (the ReLU network
-  starts with a huge cost), and for tanh the first layers' curves stay above the last ones' for
-  the whole run. The moons problem is easy and the learning rate small, so gradient descent
-  recovers here; with the larger steps a harder problem needs, such a start can diverge (tinynet
-  then stops `fit` with a `FloatingPointError` that names the epoch and batch).
-- **He** and **Xavier**: all ten curves stay together in a narrow band around 0.1–1, from the
-  first epoch to the last, and the network learns the moons.
-
-The course's conclusion: initialization does not fix vanishing or exploding gradients for every
-depth, but choosing `Var(W[l])` from the layer's fan-in keeps each layer's output, and so each
-layer's gradient, at a sensible scale, which is often what makes a deep network trainable at all.
-"""),
-]
+# %% [markdown]
+# ### What you should see
+#
+# - **small** init: the weight gradients stay many orders of magnitude below 1 for the whole
+#   training, the network never leaves its starting point and the training accuracy is 50%, a coin
+#   flip. This is the vanishing gradient in practice: nothing is wrong with the code, the signal
+#   simply does not arrive.
+# - **large** init: the first epochs' norms are the largest of all six panels (the ReLU network
+#   starts with a huge cost), and for tanh the first layers' curves stay above the last ones' for
+#   the whole run. The moons problem is easy and the learning rate small, so gradient descent
+#   recovers here; with the larger steps a harder problem needs, such a start can diverge (tinynet
+#   then stops `fit` with a `FloatingPointError` that names the epoch and batch).
+# - **He** and **Xavier**: all ten curves stay together in a narrow band around 0.1–1, from the
+#   first epoch to the last, and the network learns the moons.
+#
+# The course's conclusion: initialization does not fix vanishing or exploding gradients for every
+# depth, but choosing `Var(W[l])` from the layer's fan-in keeps each layer's output, and so each
+# layer's gradient, at a sensible scale, which is often what makes a deep network trainable at all.

@@ -1,49 +1,49 @@
-"""Source of notebooks/06_custom_layer.ipynb (build with 05_08_build.py)."""
+# Source of notebooks/06_custom_layer.ipynb, in the percent format of build.py:
+#     python notebooks/_build/build.py 06
 
-CELLS = [
-("md", r"""
-# 06 · Verify a custom layer before you train it
+# %% [markdown]
+# # 06 · Verify a custom layer before you train it
+#
+# *In the spirit of deeplearning.ai Course 2, week 1, "Gradient checking", and of CS231n's habit of
+# checking every layer alone before assembling a model.*
+#
+# When you write a new layer you write two functions: `forward`, which is usually easy to get right,
+# and `backward`, the derivative by hand, which is easy to get *almost* right. An almost-right
+# backward does not crash: the network still trains, only worse, and you may never find out why.
+# So before training, compare `backward` with the numeric derivative
+#
+#     dθ_approx[i] = (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε
+#
+# entry by entry. `tn.check_layer(layer, x)` does this for one layer alone: it draws a random
+# upstream gradient `G`, takes `J = Σ forward(x) · G` (so that `dJ/dout = G`), and compares what
+# `backward(G)` returns (`dx`) and assigns (the parameter gradients) with the numeric values.
+#
+# Our layer: **Swish**, `f(x) = x · σ(β x)`, with one learnable `β` per feature.
 
-*In the spirit of deeplearning.ai Course 2, week 1, "Gradient checking", and of CS231n's habit of
-checking every layer alone before assembling a model.*
-
-When you write a new layer you write two functions: `forward`, which is usually easy to get right,
-and `backward`, the derivative by hand, which is easy to get *almost* right. An almost-right
-backward does not crash: the network still trains, only worse, and you may never find out why.
-So before training, compare `backward` with the numeric derivative
-
-    dθ_approx[i] = (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε
-
-entry by entry. `tn.check_layer(layer, x)` does this for one layer alone: it draws a random
-upstream gradient `G`, takes `J = Σ forward(x) · G` (so that `dJ/dout = G`), and compares what
-`backward(G)` returns (`dx`) and assigns (the parameter gradients) with the numeric values.
-
-Our layer: **Swish**, `f(x) = x · σ(β x)`, with one learnable `β` per feature.
-"""),
-("code", r"""
+# %%
 %matplotlib inline
 import numpy as np
 import matplotlib.pyplot as plt
 import tinynet as tn
 import tinynet.plot  # makes tn.plot available (import tinynet alone does not load it)
-"""),
-("md", r"""
-## 1. Write the layer
 
-A custom layer subclasses `tn.Layer`, registers its parameters with `add_param` (tinynet then
-keeps a gradient array of the same shape in `self.grads`), and implements `forward` and
-`backward`. `backward(dout)` receives `dJ/dout`, **assigns** the parameter gradients and returns
-`dJ/dx`. With `s = σ(βx)` and `σ' = s(1 − s)`:
+# %% [markdown]
+# ## 1. Write the layer
+#
+# A custom layer subclasses `tn.Layer`, registers its parameters with `add_param` (tinynet then
+# keeps a gradient array of the same shape in `self.grads`), and implements `forward` and
+# `backward`. `backward(dout)` receives `dJ/dout`, **assigns** the parameter gradients and returns
+# `dJ/dx`. With `s = σ(βx)` and `σ' = s(1 − s)`:
+#
+# - `df/dx = s + β x s(1 − s)` (product rule: the second factor depends on `x` too),
+# - `df/dβ = x² s(1 − s)`, summed over the examples because the same `β` serves all of them.
+#
+# Two optional pieces: `out_features` tells the `Network` the output width (it checks the sizes of
+# consecutive layers), and `rowwise = True` says that every example is processed on its own, which
+# lets the gradient checker stack many perturbed copies of the batch into one call (faster).
+# `get_config` returns the constructor arguments, for saving (section 4).
 
-- `df/dx = s + β x s(1 − s)` (product rule: the second factor depends on `x` too),
-- `df/dβ = x² s(1 − s)`, summed over the examples because the same `β` serves all of them.
-
-Two optional pieces: `out_features` tells the `Network` the output width (it checks the sizes of
-consecutive layers), and `rowwise = True` says that every example is processed on its own, which
-lets the gradient checker stack many perturbed copies of the batch into one call (faster).
-`get_config` returns the constructor arguments, for saving (section 4).
-"""),
-("code", r"""
+# %%
 def sigmoid(z):
     return 0.5 * (1.0 + np.tanh(0.5 * z))   # = 1 / (1 + e^-z), without overflow
 
@@ -83,20 +83,20 @@ layer = Swish(3)
 layer.params["beta"][...] = [0.5, 1.0, 2.0]  # not all equal, so a mix-up between features would show
 report = tn.check_layer(layer, x)
 print(report)
-"""),
-("md", r"""
-The report has one row per block: the layer's parameter `beta` and the input gradient `x`. Each
-row gives the course's relative difference `‖g − ĝ‖₂ / (‖g‖₂ + ‖ĝ‖₂)` for that block, the
-course's verdict band for it (below 1e-7 great, below 1e-5 fine, below 1e-3 suspicious, above:
-almost surely a bug) and the worst entry, analytic versus numeric.
 
-## 2. Plant a bug, and let the check find it
+# %% [markdown]
+# The report has one row per block: the layer's parameter `beta` and the input gradient `x`. Each
+# row gives the course's relative difference `‖g − ĝ‖₂ / (‖g‖₂ + ‖ĝ‖₂)` for that block, the
+# course's verdict band for it (below 1e-7 great, below 1e-5 fine, below 1e-3 suspicious, above:
+# almost surely a bug) and the worst entry, analytic versus numeric.
+#
+# ## 2. Plant a bug, and let the check find it
+#
+# The classic mistake: forget that the sigmoid's argument depends on `x` too, and write
+# `df/dx = σ(βx)`, dropping the `β x σ'` term of the product rule. A second classic: forget a
+# factor in the parameter gradient, `dβ = Σ dout · x σ'` (one `x` instead of `x²`).
 
-The classic mistake: forget that the sigmoid's argument depends on `x` too, and write
-`df/dx = σ(βx)`, dropping the `β x σ'` term of the product rule. A second classic: forget a
-factor in the parameter gradient, `dβ = Σ dout · x σ'` (one `x` instead of `x²`).
-"""),
-("code", r"""
+# %%
 class SwishForgotTerm(Swish):
     def backward(self, dout):
         super().backward(dout)                 # dβ stays right
@@ -117,8 +117,8 @@ for buggy in (SwishForgotTerm(3), SwishWrongBeta(3)):
     print(f"--- {type(buggy).__name__}: passed = {report.passed}, failed blocks = {report.failed}")
     print(report)
     print()
-"""),
-("code", r"""
+
+# %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), sharey=True)
 for ax, candidate in zip(axes, (SwishForgotTerm(3), SwishWrongBeta(3), Swish(3))):
     candidate.params["beta"][...] = [0.5, 1.0, 2.0]
@@ -126,32 +126,32 @@ for ax, candidate in zip(axes, (SwishForgotTerm(3), SwishWrongBeta(3), Swish(3))
     ax.set_title(f"{type(candidate).__name__}\n" + ax.get_title(), fontsize="medium")
 plt.tight_layout()
 plt.show()
-"""),
-("md", r"""
-### What you should see
 
-- `SwishForgotTerm`: the block **`x`** fails with a difference far above 1e-3 (a bug, by the
-  course's bands) while `beta` still passes: the check points at the input gradient, i.e. at the
-  `return` line of `backward`.
-- `SwishWrongBeta`: now **`beta`** fails and `x` passes.
-- `Swish`, the correct layer: both blocks are far below 1e-7 (green bars).
+# %% [markdown]
+# ### What you should see
+#
+# - `SwishForgotTerm`: the block **`x`** fails with a difference far above 1e-3 (a bug, by the
+#   course's bands) while `beta` still passes: the check points at the input gradient, i.e. at the
+#   `return` line of `backward`.
+# - `SwishWrongBeta`: now **`beta`** fails and `x` passes.
+# - `Swish`, the correct layer: both blocks are far below 1e-7 (green bars).
+#
+# That is why the report is per block. The course's single number over all of θ would still flag
+# these bugs, but it would not say *where*, and in a whole network a bug in a small block (one
+# `β` per feature) can hide behind the large correct weight matrices around it.
+#
+# ## 3. Layers with kinks, and the `kinks` hook
+#
+# Some layers are not differentiable everywhere: ReLU at 0, `|x|` at 0, a hinge. If a ±ε step
+# crosses such a point the numeric estimate is wrong even though `backward` is right. tinynet's
+# checker asks each layer where its kinks are through the hook `kinks(x)`: return an array shaped
+# like `x` whose **sign** tells which side of a kink each input is on (zero exactly at one), and the
+# checker then takes the one-sided estimate from the side that did not cross, or leaves the entry
+# out when both sides crossed, and reports it as a kink, not as a bug. Here is a home-made ReLU,
+# checked on an input with one entry exactly at 0 and one within ε of it, without and with the hook.
+# (`tn.Activation` is the base class for element-wise layers without parameters.)
 
-That is why the report is per block. The course's single number over all of θ would still flag
-these bugs, but it would not say *where*, and in a whole network a bug in a small block (one
-`β` per feature) can hide behind the large correct weight matrices around it.
-
-## 3. Layers with kinks, and the `kinks` hook
-
-Some layers are not differentiable everywhere: ReLU at 0, `|x|` at 0, a hinge. If a ±ε step
-crosses such a point the numeric estimate is wrong even though `backward` is right. tinynet's
-checker asks each layer where its kinks are through the hook `kinks(x)`: return an array shaped
-like `x` whose **sign** tells which side of a kink each input is on (zero exactly at one), and the
-checker then takes the one-sided estimate from the side that did not cross, or leaves the entry
-out when both sides crossed, and reports it as a kink, not as a bug. Here is a home-made ReLU,
-checked on an input with one entry exactly at 0 and one within ε of it, without and with the hook.
-(`tn.Activation` is the base class for element-wise layers without parameters.)
-"""),
-("code", r"""
+# %%
 class MyReLU(tn.Activation):
     def forward(self, x, training=False):
         self.x = x
@@ -174,26 +174,26 @@ for candidate in (MyReLU(), MyReLUWithKinks()):
     print(f"--- {type(candidate).__name__}: passed = {report.passed}")
     print(report)
     print()
-"""),
-("md", r"""
-### What you should see
 
-Without the hook the check of `MyReLU` fails on `x`, and the worst entry in its table, `[2, 1]`,
-is the one we placed within ε of the kink: the step `x − ε` lands on the flat side, so the numeric
-estimate is only a fraction of the upstream gradient while `backward` gives all of it. (At the
-entry placed exactly on 0, `backward` gives 0 and the numeric estimate half of the upstream
-gradient.) With `kinks` the same `backward` passes: 10 of the 12 entries were compared, and the
-"kinks" column counts the two that were set aside. A layer that really is
-wrong still fails: the hook excuses only entries whose step crossed a kink.
+# %% [markdown]
+# ### What you should see
+#
+# Without the hook the check of `MyReLU` fails on `x`, and the worst entry in its table, `[2, 1]`,
+# is the one we placed within ε of the kink: the step `x − ε` lands on the flat side, so the numeric
+# estimate is only a fraction of the upstream gradient while `backward` gives all of it. (At the
+# entry placed exactly on 0, `backward` gives 0 and the numeric estimate half of the upstream
+# gradient.) With `kinks` the same `backward` passes: 10 of the 12 entries were compared, and the
+# "kinks" column counts the two that were set aside. A layer that really is
+# wrong still fails: the hook excuses only entries whose step crossed a kink.
+#
+# ## 4. Train a network with the layer, check it whole, save it
+#
+# Once the layer passes alone, put it in a `Network`. Its parameter gets a course-style name from
+# its position: `beta` in the second layer that has parameters is `beta2`. Then check the whole
+# network (`net.check_gradients`), which also tests how the layer fits with its neighbours, and
+# train on the spirals data (three classes).
 
-## 4. Train a network with the layer, check it whole, save it
-
-Once the layer passes alone, put it in a `Network`. Its parameter gets a course-style name from
-its position: `beta` in the second layer that has parameters is `beta2`. Then check the whole
-network (`net.check_gradients`), which also tests how the layer fits with its neighbours, and
-train on the spirals data (three classes).
-"""),
-("code", r"""
+# %%
 X, y = tn.datasets.load("spirals")
 net = tn.Network([tn.Dense(2, 32), Swish(32), tn.Dense(32, 32), Swish(32), tn.Dense(32, 3)],
                  loss=tn.SoftmaxCrossEntropy(), seed=0)
@@ -201,8 +201,8 @@ print(net.summary())
 print()
 report = net.check_gradients(X, y)
 print(report)
-"""),
-("code", r"""
+
+# %%
 history = net.fit(X, y, epochs=300, batch_size=32, optimizer=tn.Adam(lr=0.01), progress=False)
 print(f"training accuracy after {history.epochs} epochs: {net.score(X, y):.1%}")
 print("learned β of the first Swish layer, min / mean / max: "
@@ -216,16 +216,16 @@ tn.plot.history(history, ax=axes[0])
 tn.plot.decision_boundary(net, X, y, ax=axes[1], title="spirals, a network with Swish layers")
 plt.tight_layout()
 plt.show()
-"""),
-("md", r"""
-### Save and load
 
-`net.save` writes one `.npz` file: the flat parameter vector plus a JSON description of the
-layers, each with its `get_config()`. To rebuild a custom layer `tn.load` must know the class:
-register it once with `tn.register_layer(Swish)` (or pass `custom_layers={"Swish": Swish}` to
-`tn.load`). The file lives in a temporary folder here, so the notebook leaves nothing behind.
-"""),
-("code", r"""
+# %% [markdown]
+# ### Save and load
+#
+# `net.save` writes one `.npz` file: the flat parameter vector plus a JSON description of the
+# layers, each with its `get_config()`. To rebuild a custom layer `tn.load` must know the class:
+# register it once with `tn.register_layer(Swish)` (or pass `custom_layers={"Swish": Swish}` to
+# `tn.load`). The file lives in a temporary folder here, so the notebook leaves nothing behind.
+
+# %%
 import tempfile   # standard library, only for a throw-away folder
 
 tn.register_layer(Swish)
@@ -237,17 +237,15 @@ print(type(loaded.layers[1]).__name__, loaded.layers[1].get_config())
 print("same parameters:", np.array_equal(loaded.params, net.params))
 print("same predictions:", np.array_equal(loaded.predict(X), net.predict(X)))
 print(f"accuracy of the loaded model: {loaded.score(X, y):.1%}")
-"""),
-("md", r"""
-### What you should see
 
-- The whole-network check passes before and after training, block by block: `W1, b1, beta2, W3,
-  b3, beta4, W5, b5` (the `Swish` parameters took the numbers of their positions).
-- The network separates the three spiral arms; the decision boundary follows the arms.
-- The loaded model is the same model: identical parameters and predictions.
-
-The workflow to remember: **write the layer → `tn.check_layer` → fix until every block passes →
-put it in a network → `net.check_gradients` → train.** A check costs a fraction of a second; a
-silently wrong gradient can cost days.
-"""),
-]
+# %% [markdown]
+# ### What you should see
+#
+# - The whole-network check passes before and after training, block by block: `W1, b1, beta2, W3,
+#   b3, beta4, W5, b5` (the `Swish` parameters took the numbers of their positions).
+# - The network separates the three spiral arms; the decision boundary follows the arms.
+# - The loaded model is the same model: identical parameters and predictions.
+#
+# The workflow to remember: **write the layer → `tn.check_layer` → fix until every block passes →
+# put it in a network → `net.check_gradients` → train.** A check costs a fraction of a second; a
+# silently wrong gradient can cost days.
