@@ -12,10 +12,11 @@ backward propagation returned (keys ``dW1`` or ``W1``; others such as ``dZ1`` ig
 
 import numpy as np
 
-from .checking import DEFAULT_EPS, DEFAULT_TOL, NOISE_FACTOR, UNIT_ROUNDOFF, _difference, _progress
+from .checking import (DEFAULT_EPS, DEFAULT_TOL, NOISE_FACTOR, UNIT_ROUNDOFF, _difference,
+                       _progress, check_eps, check_flag, check_progress)
 from .layers import Dropout, Layer
 from .report import GradCheckReport, summarize_block
-from .validation import positive_float
+from .validation import check_seed, positive_float
 
 
 def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=True, progress=None):
@@ -28,12 +29,14 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
     """
     if not isinstance(layer, Layer):
         raise TypeError(f"check_layer expects a tinynet Layer, got {type(layer).__name__}")
-    eps = positive_float(eps, "eps")
+    eps = check_eps(eps)
     tol = positive_float(tol, "tol")
-    x = np.array(x, dtype=np.float64)  # a copy: entries are perturbed in place
-    if x.ndim == 0 or not np.all(np.isfinite(x)):
-        raise ValueError(f"x must be a finite array of inputs (m, n_in), got shape {x.shape}")
-    rng = np.random.default_rng(seed)
+    check_flag(training, "training")
+    check_progress(progress)
+    rng = np.random.default_rng(check_seed(seed))
+    x = _numeric_array(x, "x")  # a copy: entries are perturbed in place
+    if x.ndim == 0 or x.size == 0:
+        raise ValueError(f"x must be a non-empty array of inputs (m, n_in), got shape {x.shape}")
 
     saved = {key: (layer.params[key], layer.grads[key]) for key in layer.params}
     saved_rng = layer.rng.bit_generator.state
@@ -135,19 +138,19 @@ def gradcheck(cost, params, grads, eps=1e-7, tol=DEFAULT_TOL, progress=None):
         raise TypeError("params must be a non-empty dict like {'W1': array, 'b1': array, ...}")
     if not isinstance(grads, dict):
         raise TypeError("grads must be a dict like {'dW1': array, 'db1': array, ...}")
-    eps = positive_float(eps, "eps")
+    eps = check_eps(eps)
     tol = positive_float(tol, "tol")
+    check_progress(progress)
     working, analytic = {}, {}
     for name, value in params.items():
-        array = np.array(value, dtype=np.float64)
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"params[{name!r}] contains NaN or inf")
+        array = _numeric_array(value, f"params[{name!r}]")
         key = name if name in grads else "d" + name
         if key not in grads:
             raise KeyError(f"grads has no gradient for parameter {name!r} (looked for "
                            f"{name!r} and {'d' + name!r}); it has {sorted(grads)}")
-        g = np.asarray(grads[key], dtype=np.float64)
-        if g.size != array.size:
+        g = _numeric_array(grads[key], f"grads[{key!r}]")
+        # Equal shapes, up to the course's (n, 1) columns: a transposed dW is a bug, not a match.
+        if g.size != array.size or _squeezed(g.shape) != _squeezed(array.shape):
             raise ValueError(f"grads[{key!r}] has shape {g.shape} but params[{name!r}] has "
                              f"shape {array.shape}")
         working[name], analytic[name] = array, g.ravel()
@@ -181,11 +184,28 @@ def gradcheck(cost, params, grads, eps=1e-7, tol=DEFAULT_TOL, progress=None):
     return GradCheckReport(results, difference, eps, "gradcheck", tol)
 
 
+def _squeezed(shape):
+    return tuple(n for n in shape if n != 1)
+
+
+def _numeric_array(value, name):
+    """A float64 copy of ``value``, or a clear error naming ``name``."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
+    array = np.array(array, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be a finite array; it contains NaN or inf")
+    return array
+
+
 def _call(cost, params):
     value = cost({k: v.copy() for k, v in params.items()})
     if isinstance(value, tuple):  # the course's forward_propagation_n returns (cost, cache)
         value = value[0]
-    value = np.asarray(value, dtype=np.float64)
+    value = np.asarray(value)
+    if value.dtype.kind not in "biuf":
+        raise TypeError(f"cost must return a number, got {value!r}")
     if value.size != 1:
         raise ValueError(f"cost must return one number, got an array of shape {value.shape}")
     value = float(value.reshape(()))
