@@ -6,7 +6,7 @@
     print(net.check_gradients(X, y))
 """
 
-from . import datasets, optim
+from . import datasets, optim, plot
 from .checking import check_gradients
 from .layercheck import check_layer, gradcheck
 from .layers import Activation, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
@@ -23,7 +23,7 @@ from .training import (Callback, EarlyStopping, GradientCheck, GradientCheckFail
 __version__ = "0.1.0"
 
 __all__ = [
-    "datasets", "optim",
+    "datasets", "optim", "plot",
     "Activation", "Dense", "Dropout", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Tanh",
     "Loss", "MeanSquaredError", "SigmoidCrossEntropy", "SoftmaxCrossEntropy",
     "Network", "L2",

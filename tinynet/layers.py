@@ -190,7 +190,7 @@ class Dense(Layer):
         """dout = dZ: (m, n_out) -> dX: (m, n_in)."""
         # dW = dZᵀ X, db = Σ_rows dZ, dX = dZ W
         np.matmul(dout.T, self.x, out=self.grads["W"])
-        np.sum(dout, axis=0, out=self.grads["b"])
+        np.add.reduce(dout, axis=0, out=self.grads["b"])
         if self.need_input_grad:
             return dout @ self.params["W"]
         return None

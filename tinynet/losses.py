@@ -48,14 +48,17 @@ class SoftmaxCrossEntropy(Loss):
 
     def losses(self, scores, y):
         shifted = scores - scores.max(axis=-1, keepdims=True)  # exp never overflows
-        log_norm = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        log_p = shifted - log_norm
-        self._p = np.exp(log_p)
+        exp = np.exp(shifted)
+        norm = exp.sum(axis=-1, keepdims=True)
+        self._p = exp / norm
         self._y = y
-        if y.ndim == 1:  # labels (m,); scores may be a stack (k, m, C) of perturbed networks
-            index = np.broadcast_to(y[:, None], log_p.shape[:-1] + (1,))
-            return -np.take_along_axis(log_p, index, axis=-1)[..., 0]
-        return -(y * log_p).sum(axis=-1)
+        log_norm = np.log(norm)[..., 0]
+        if y.ndim == 1 and scores.ndim == 2:      # the training path: -log p[i, y_i]
+            return log_norm - shifted[np.arange(y.shape[0]), y]
+        if y.ndim == 1:  # a stack (k, m, C) of perturbed networks' scores
+            index = np.broadcast_to(y[:, None], shifted.shape[:-1] + (1,))
+            return log_norm - np.take_along_axis(shifted, index, axis=-1)[..., 0]
+        return log_norm - (y * shifted).sum(axis=-1)
 
     def backward(self):
         m = self._p.shape[0]

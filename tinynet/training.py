@@ -30,7 +30,6 @@ import time
 import warnings
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .optim import Adam, Optimizer
 
@@ -307,6 +306,7 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     params, grads = net.params, net.grads
     cost_and_grad, step = net._cost_and_grad, optimizer.step
     start_params = np.empty_like(params)
+    from tqdm.auto import tqdm  # imported here: tqdm.auto warns at import time without ipywidgets
     bar = tqdm(total=epochs, unit="epoch", disable=not progress, leave=True,
                mininterval=PROGRESS_INTERVAL, dynamic_ncols=True)
     last_postfix = 0.0
