@@ -100,16 +100,6 @@ def make_network(n_in, hidden, n_classes, activation="relu", keep_prob=1.0, l2=0
     return Network(layers, loss=SoftmaxCrossEntropy(), penalty=L2(l2) if l2 else None, seed=seed)
 
 
-def check(net, X, y, **options):
-    """The gradient check, or None (with a note) while tinynet.checking is not available."""
-    try:
-        import tinynet.checking  # noqa: F401
-    except ImportError:
-        print("note: tinynet.checking is not available yet; skipping the gradient check")
-        return None
-    return net.check_gradients(X, y, **options)
-
-
 def save_plots(out, net, X, y, history=None, report=None):
     """Write decision_boundary.png, history.png and gradcheck.png into ``out``; -> the paths."""
     from matplotlib.figure import Figure
@@ -168,16 +158,14 @@ def cmd_demo(args):
     print(net)
     X_small, y_small = X_train[:16], y_train[:16]
     print("\nGradient check at initialization:")
-    report = check(net, X_small, y_small)
-    if report is not None:
-        print(report)
+    report = net.check_gradients(X_small, y_small)
+    print(report)
     print()
     history = _train_and_report(net, args, X_train, X_test, y_train, y_test,
                                 Adam(lr=0.01))
     print("\nGradient check after training:")
-    report = check(net, X_small, y_small)
-    if report is not None:
-        print(report)
+    report = net.check_gradients(X_small, y_small)
+    print(report)
     paths = save_plots(out, net, np.vstack([X_train, X_test]), np.concatenate([y_train, y_test]),
                        history, report)
     print(f"\nwrote {', '.join(p.name for p in paths)} to {out}/")
@@ -209,9 +197,7 @@ def cmd_gradcheck(args):
         net._check_data(X, y)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"data set {args.data!r} does not fit this model: {exc}") from None
-    report = check(net, X, y)
-    if report is None:
-        raise UsageError("the gradient checker (tinynet.checking) is not available")
+    report = net.check_gradients(X, y)
     print(report)
     return 0 if report.passed else 1
 
