@@ -172,19 +172,8 @@ def test_planted_bug_is_flagged_in_the_right_blocks(name, kwargs, options, expec
     assert set(report.failed) == expected, str(report)
 
 
-HINT_REASON = ("report bug: the hint and penalty_share use the penalty's OWN backward as 'the L2 "
-               "gradient', so a forgotten L2 term gets no hint (share 0) and a halved one is "
-               "called 'missing'")
-
-
-def hint_cases():
-    for bug in BUGS:
-        if bug[4]:
-            marks = [pytest.mark.xfail(strict=True, reason=HINT_REASON)] if "L2 term" in bug[4] else []
-            yield pytest.param(*bug, id=bug[0], marks=marks)
-
-
-@pytest.mark.parametrize("name, kwargs, options, expected, hint", hint_cases())
+@pytest.mark.parametrize("name, kwargs, options, expected, hint",
+                         [b for b in BUGS if b[4]], ids=[b[0] for b in BUGS if b[4]])
 def test_planted_bug_hint_names_the_bug_class(name, kwargs, options, expected, hint):
     X, y = data()
     report = build(**kwargs).check_gradients(X, y, mode="full", **options)

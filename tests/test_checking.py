@@ -231,9 +231,6 @@ def test_model_restored_bit_for_bit_and_training_randomness_unchanged(dropout, m
     assert net.cost(X, y) == twin.cost(X, y)
 
 
-@pytest.mark.xfail(strict=True, reason="checker bug: _cost_and_grad calls self.grads.fill(0) on the "
-                   "model's own net.grads (only the layer views are rebound to the float64 copy), "
-                   "so a check wipes the gradient of the user's last backward")
 def test_the_gradient_of_the_last_backward_survives_a_check():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(8, 3)), rng.integers(0, 2, size=8)
@@ -406,9 +403,6 @@ class LargestEntryDoubled(tn.Dense):
         return dx
 
 
-@pytest.mark.xfail(strict=True, reason="checker bug: _sample ranks entries by |net.grads|, the model's "
-                   "buffer that the session has just zeroed (see the test above), not by the "
-                   "analytic session.G: the 'largest' entries are simply the first k//2 of each block")
 @pytest.mark.parametrize("seed", range(5))
 def test_sample_mode_always_includes_the_largest_gradients(seed):
     rng = np.random.default_rng(seed)
@@ -568,9 +562,6 @@ class ShiftedReLU(tn.Layer):
         return n_in
 
 
-@pytest.mark.xfail(strict=True, reason="checker bug: a step in a layer's OWN parameter that moves an "
-                   "input across that layer's kink is never tested with kinks() (check_layer only "
-                   "for 'x'; check_gradients only for the layers after it): a false alarm, 'bug'")
 @pytest.mark.parametrize("where", ["check_layer", "network"])
 def test_a_kink_crossed_by_the_layers_own_parameter_is_a_kink(where):
     x = np.array([[0.5, 1.0], [0.0, -1.0]])         # x[1, 0] − t[0] == 0: on the kink
