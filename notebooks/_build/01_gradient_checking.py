@@ -24,7 +24,6 @@
 import numpy as np
 import matplotlib.pyplot as plt
 import tinynet as tn
-import tinynet.plot   # tn.plot is loaded on demand (so `import tinynet` does not import matplotlib)
 
 np.set_printoptions(precision=6, suppress=True)
 

@@ -27,7 +27,6 @@
 import numpy as np
 import matplotlib.pyplot as plt
 import tinynet as tn
-import tinynet.plot   # tn.plot is loaded on demand (so `import tinynet` does not import matplotlib)
 
 X_train, y_train = tn.datasets.load("football_train")
 X_test, y_test = tn.datasets.load("football_test")

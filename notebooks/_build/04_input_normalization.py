@@ -21,7 +21,6 @@
 import numpy as np
 import matplotlib.pyplot as plt
 import tinynet as tn
-import tinynet.plot   # tn.plot is loaded on demand (so `import tinynet` does not import matplotlib)
 
 # %% [markdown]
 # ## The data: moons with one feature in other units

@@ -22,7 +22,6 @@
 import numpy as np
 import matplotlib.pyplot as plt
 import tinynet as tn
-import tinynet.plot  # makes tn.plot available (import tinynet alone does not load it)
 
 # %% [markdown]
 # ## 1. A deep linear network

@@ -25,7 +25,6 @@
 import numpy as np
 import matplotlib.pyplot as plt
 import tinynet as tn
-import tinynet.plot  # makes tn.plot available (import tinynet alone does not load it)
 
 # %% [markdown]
 # ## 1. Write the layer
@@ -223,16 +222,12 @@ plt.show()
 # `net.save` writes one `.npz` file: the flat parameter vector plus a JSON description of the
 # layers, each with its `get_config()`. To rebuild a custom layer `tn.load` must know the class:
 # register it once with `tn.register_layer(Swish)` (or pass `custom_layers={"Swish": Swish}` to
-# `tn.load`). The file lives in a temporary folder here, so the notebook leaves nothing behind.
+# `tn.load`). The file is written next to this notebook (`*.npz` files are ignored by git).
 
 # %%
-import tempfile   # standard library, only for a throw-away folder
-
 tn.register_layer(Swish)
-with tempfile.TemporaryDirectory() as folder:
-    path = f"{folder}/swish_spirals.npz"
-    net.save(path)
-    loaded = tn.load(path)
+net.save("swish_spirals.npz")
+loaded = tn.load("swish_spirals.npz")
 print(type(loaded.layers[1]).__name__, loaded.layers[1].get_config())
 print("same parameters:", np.array_equal(loaded.params, net.params))
 print("same predictions:", np.array_equal(loaded.predict(X), net.predict(X)))

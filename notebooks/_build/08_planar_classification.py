@@ -24,7 +24,6 @@
 import numpy as np
 import matplotlib.pyplot as plt
 import tinynet as tn
-import tinynet.plot  # makes tn.plot available (import tinynet alone does not load it)
 
 # %%
 X, y = tn.datasets.load("flower")        # the shipped snapshot of tn.datasets.flower(400, seed=0)
