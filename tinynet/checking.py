@@ -78,10 +78,13 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
         notes = session.notes
         if mode == "screen":
             failing = session.screen(directions, tol)
-            checks = {b.name: np.arange(b.stop - b.start) for b in net.blocks if b.name in failing}
-            notes.append(f"screened every block with {directions} random directions; "
-                         f"checked entry by entry: {', '.join(failing) or 'none (all passed)'}")
-            screened = {name: r for name, r in session.screen_results.items() if name not in failing}
+            # Blocks no larger than the number of directions are cheaper to check entry by entry.
+            small = [b.name for b in net.blocks if b.stop - b.start <= directions]
+            checks = {b.name: np.arange(b.stop - b.start) for b in net.blocks
+                      if b.name in failing or b.name in small}
+            notes.append(f"screened the blocks with {directions} random directions each; failed the "
+                         f"screen and were checked entry by entry: {', '.join(failing) or 'none'}")
+            screened = {name: r for name, r in session.screen_results.items() if name not in checks}
         else:
             checks = {b.name: (np.arange(b.stop - b.start) if mode == "full"
                                else _sample(net.grads, b, samples, rng)) for b in net.blocks}
@@ -105,8 +108,9 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
         if bar is not None:
             bar.close()
         if mode == "screen":
-            all_g += session.screen_vectors[0]
-            all_n += session.screen_vectors[1]
+            for name in screened:                     # directional values of the passed blocks
+                all_g.append(session.screen_vectors[name][0])
+                all_n.append(session.screen_vectors[name][1])
         difference = _difference(np.concatenate(all_g or [[]]), np.concatenate(all_n or [[]]))
         for r in results:
             if r.penalty_share > 0.9:
@@ -375,9 +379,11 @@ class _Float64Session:
         """Directional checks per block; -> names of the blocks that fail."""
         from .report import BlockResult, verdict
         self.screen_results, failing = {}, []
-        self.screen_vectors = ([], [])
+        self.screen_vectors = {}
         for block in self.net.blocks:
             size = block.stop - block.start
+            if size <= directions:
+                continue                    # checked entry by entry instead
             U = self.rng.standard_normal((directions, size))
             U /= np.linalg.norm(U, axis=1, keepdims=True)
             flat = self.P[block.start:block.stop]
@@ -402,12 +408,11 @@ class _Float64Session:
             passed = difference < tol or abs_error <= floor
             if not passed or use.sum() == 0:
                 failing.append(block.name)
-            self.screen_vectors[0].append(g)
-            self.screen_vectors[1].append(n)
+            self.screen_vectors[block.name] = (g, n)
             self.screen_results[block.name] = BlockResult(
                 block.name, block.shape, int(use.sum()), size, difference, abs_error, float(floor),
                 bool(passed), "round-off" if passed and difference >= tol else verdict(difference),
-                int(crossed.sum()))
+                int(crossed.sum()), how="directions")
         return failing
 
     def _cost_from(self, start):

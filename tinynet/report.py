@@ -70,6 +70,7 @@ class BlockResult:
     penalty_share: float = 0.0   # ‖penalty part of g‖ / ‖g‖
     hint: str = ""          # a known bug class the numbers look like
     worst: list = field(default_factory=list)   # Entry objects, worst first
+    how: str = "entries"    # "entries", or "directions" for a block that mode="screen" passed
 
 
 class GradCheckReport:
@@ -138,7 +139,8 @@ class GradCheckReport:
         lines = [f"Gradient check ({self.mode}, eps={self.eps:g}): {head}",
                  f"overall difference {self.difference:.3e} ({self.verdict}); "
                  f"a block passes below {self.tol:g} or at round-off level", ""]
-        rows = [(r, f"{r.checked}/{r.size}") for r in self.results.values()]
+        rows = [(r, f"{r.checked} dirs" if r.how == "directions" else f"{r.checked}/{r.size}")
+                for r in self.results.values()]
         width = max([7] + [len(c) for _, c in rows])
         lines.append(f"{'block':<8} {'shape':<12} {'checked':>{width}} {'difference':>11}  "
                      f"{'verdict':<11} {'kinks':>5} {'L2 share':>8}  worst entry")
