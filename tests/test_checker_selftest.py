@@ -90,7 +90,8 @@ class DenseDxWrong(tn.Dense):
 
 class SoftmaxForgetsM(tn.SoftmaxCrossEntropy):
     def backward(self):
-        return super().backward() * self._p.shape[0]    # dscores without / m
+        dscores = super().backward()
+        return dscores * dscores.shape[0]               # dscores without / m
 
 
 class L2Forgotten(tn.L2):

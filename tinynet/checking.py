@@ -39,6 +39,7 @@ DEFAULT_TOL = 1e-5
 NOISE_FACTOR = 32                  # round-off noise of J(θ±ε) in units of u·|J|
 FULL_LIMIT = 50_000                # mode="auto": full check up to this many parameters
 CHUNK_FLOATS = 2_000_000           # memory bound of one stacked evaluation (floats)
+SHORTCUT_FLOATS = 20_000_000       # memory bound of the Dense → piecewise-linear → Dense shortcut
 UNIT_ROUNDOFF = np.finfo(np.float64).eps
 
 
@@ -245,8 +246,16 @@ class _Float64Session:
         only column cols[k] of layers[start]'s input) or dense mode (``dense`` (K, m, n)).
         """
         crossed = np.zeros(K, dtype=bool)
-        for index in range(start, len(self.net.layers)):
+        index, skip_to = start - 1, start
+        while index + 1 < len(self.net.layers):
+            index += 1
+            if index < skip_to:
+                continue
             layer, base_in = self.net.layers[index], self.inputs[index]
+            if dense is None and type(layer) is Dense and self._shortcut(index) is not None:
+                dense, crossed = self._through_shortcut(index, cols, col_values, crossed)
+                skip_to = index + 3
+                continue
             if dense is None and type(layer) is Dense:          # rank-1 update of its output
                 base_out = self.inputs[index + 1] if index + 1 < len(self.inputs) else self.scores
                 change = col_values - base_in[:, cols].T         # (K, m)
@@ -267,6 +276,61 @@ class _Float64Session:
             dense = np.broadcast_to(self.scores, (K,) + self.scores.shape).copy()
             dense[np.arange(K), :, cols] = col_values
         return self._losses(dense), crossed
+
+    def _shortcut(self, index):
+        """For layers[index] Dense, then a piecewise-linear activation (ReLU, LeakyReLU: a
+        ``slopes`` hook), then Dense: precompute, for every input column c of the first Dense,
+
+            M[c] = (S ⊙ W[:, c]) @ W_next.T     (m, n_out_next), S = slopes at the base point,
+            T[c] = min_j |Z[:, j]| / |W[j, c]|  (m,): the smallest change of column c that
+                                                could move some Z across a kink.
+
+        A change d (m,) of column c then changes the next Dense's output by exactly d ⊙ M[c]
+        whenever |d| < T[c] everywhere (no kink crossed). -> (M, T) or None if not applicable.
+        """
+        cache = self.__dict__.setdefault("shortcuts", {})
+        if index in cache:
+            return cache[index]
+        layers, result = self.net.layers, None
+        if index + 2 < len(layers) and type(layers[index + 2]) is Dense \
+                and hasattr(layers[index + 1], "slopes") and not layers[index + 1].params \
+                and layers[index + 1].kinks(self.inputs[index + 1][:1]) is not None:
+            W, W_next = layers[index].params["W"], layers[index + 2].params["W"]
+            Z = self.inputs[index + 1]                           # (m, n_mid): the activation's input
+            m, (n_mid, n_in), n_out = Z.shape[0], W.shape, W_next.shape[0]
+            if n_in * m * max(n_out, n_mid) <= SHORTCUT_FLOATS:
+                S = layers[index + 1].slopes(Z)
+                M = np.empty((n_in, m, n_out))
+                T = np.empty((n_in, m))
+                step = max(1, CHUNK_FLOATS // (m * n_mid))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    for c in range(0, n_in, step):
+                        Wc = W[:, c:c + step].T                    # (cs, n_mid)
+                        M[c:c + step] = (S[None] * Wc[:, None, :]) @ W_next.T
+                        ratio = np.abs(Z)[None] / np.abs(Wc)[:, None, :]
+                        T[c:c + step] = np.nan_to_num(ratio, nan=np.inf).min(axis=2)
+                result = (M, T)
+        cache[index] = result
+        return result
+
+    def _through_shortcut(self, index, cols, col_values, crossed):
+        """Column change at layers[index] (Dense) -> the dense output of layers[index + 2]."""
+        M, T = self._shortcut(index)
+        base_in = self.inputs[index]
+        change = col_values - base_in[:, cols].T                      # (K, m)
+        exact = (np.abs(change) >= T[cols]).any(axis=1)                # may cross a kink: no shortcut
+        out = self.inputs[index + 3] if index + 3 < len(self.inputs) else self.scores
+        dense = out[None] + change[:, :, None] * M[cols]
+        if exact.any():
+            layers = self.net.layers
+            W = layers[index].params["W"]
+            z = self.inputs[index + 1][None] + change[exact][:, :, None] * W[:, cols[exact]].T[:, None, :]
+            hit = _crossings(layers[index + 1], self.inputs[index + 1][None], z, axes=(1, 2))
+            a = self._apply(layers[index + 1], z, None)
+            dense[exact] = self._apply(layers[index + 2], a, None)
+            crossed = crossed.copy()
+            crossed[exact] |= hit
+        return dense, crossed
 
     def _apply(self, layer, values, cols):
         """Forward of ``layer`` on stacked values: (K, m) columns or (K, m, n) dense."""
@@ -340,6 +404,20 @@ class _Float64Session:
             flat[i] = saved
         return np.array(changes)
 
+    def _widest(self, index):
+        """The widest activation a perturbation of layers[index] materializes for all m rows."""
+        layers, after = self.net.layers, self.inputs + [self.scores]
+        if type(layers[index]) is not Dense:
+            return max(a.shape[1] for a in after[index:])
+        first_dense = index + 3                 # column mode until the next Dense's output
+        if index + 2 < len(layers) and type(layers[index + 2]) is Dense \
+                and self._shortcut(index + 2) is not None:
+            first_dense = index + 5             # ... or past the shortcut
+        widths = [a.shape[1] for a in after[first_dense:]] + [self.scores.shape[1]]
+        if index + 1 < len(layers) and not getattr(layers[index + 1], "elementwise", False):
+            widths.append(after[index + 1].shape[1])
+        return max(widths, default=1)
+
     def numeric(self, block, local, bar=None):
         """Numeric dθ for entries ``local`` of ``block``.
 
@@ -347,8 +425,7 @@ class _Float64Session:
         numeric gradient at those entries or None). The last one comes from the penalty's
         forward, not its backward, so a bug in that backward is still recognized.
         """
-        widest = max(a.shape[1] for a in self.inputs + [self.scores])
-        chunk = max(1, CHUNK_FLOATS // (2 * self.m * widest))
+        chunk = max(1, CHUNK_FLOATS // (2 * self.m * self._widest(block.layer_index)))
         estimate = np.empty(local.size)
         kink = np.zeros(local.size, dtype=np.int8)
         penalty = np.zeros(local.size)

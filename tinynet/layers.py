@@ -237,6 +237,10 @@ class ReLU(Activation):
     def kinks(self, x):
         return x
 
+    def slopes(self, x):
+        """dA/dZ at x, exact between kinks: this layer is linear on each side of 0."""
+        return (x > 0).astype(x.dtype)
+
 
 class LeakyReLU(Activation):
     """A = Z if Z > 0 else alpha·Z."""
@@ -258,6 +262,10 @@ class LeakyReLU(Activation):
 
     def kinks(self, x):
         return x
+
+    def slopes(self, x):
+        """dA/dZ at x, exact between kinks: this layer is linear on each side of 0."""
+        return np.where(x > 0, 1.0, self.alpha).astype(x.dtype, copy=False)
 
     def get_config(self):
         return {"alpha": self.alpha}

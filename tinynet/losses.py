@@ -50,7 +50,7 @@ class SoftmaxCrossEntropy(Loss):
         shifted = scores - scores.max(axis=-1, keepdims=True)  # exp never overflows
         exp = np.exp(shifted)
         norm = exp.sum(axis=-1, keepdims=True)
-        self._p = exp / norm
+        self._exp, self._norm = exp, norm   # p = exp / norm, formed only if backward is called
         self._y = y
         log_norm = np.log(norm)[..., 0]
         if y.ndim == 1 and scores.ndim == 2:      # the training path: -log p[i, y_i]
@@ -61,8 +61,8 @@ class SoftmaxCrossEntropy(Loss):
         return log_norm - (y * shifted).sum(axis=-1)
 
     def backward(self):
-        m = self._p.shape[0]
-        dscores = self._p.copy()
+        m = self._exp.shape[0]
+        dscores = self._exp / self._norm
         if self._y.ndim == 1:
             dscores[np.arange(m), self._y] -= 1
         else:
