@@ -85,7 +85,8 @@ class ReLUInverted(tn.ReLU):
 
 class ForgetsM(tn.SoftmaxCrossEntropy):
     def backward(self):
-        return super().backward() * self._p.shape[0]
+        dscores = super().backward()
+        return dscores * dscores.shape[0]
 
 
 def main():

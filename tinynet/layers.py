@@ -56,6 +56,9 @@ class Layer:
 
     - ``kinks(x)``: where forward is not differentiable (see ``ReLU.kinks``); the
       gradient checker uses it to tell a kink from a bug.
+    - ``slopes(x)``: for a piecewise-linear element-wise layer, dA/dZ between kinks; lets
+      the checker propagate a perturbation through the layer as an exact linear map.
+    - ``rowwise``: True when forward treats each example on its own (see below).
     - ``penalized``: names of the parameters the L2 penalty applies to.
     - ``out_features(n_in)``: the output width for an input width, to validate a
       Network's layer sizes; return None when it cannot be known.

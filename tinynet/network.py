@@ -73,6 +73,9 @@ class Network:
         self._bind(self.params, self.grads)
 
         self._penalized = [(layer, key) for layer in layers for key in layer.penalized]
+        # Built-in layers assign their gradients; only a custom backward may accumulate.
+        self._zero_grads = any(type(layer).backward.__module__ != Layer.__module__
+                               for layer in layers if layer.params)
         # Backprop stops at the first layer with parameters: nothing before it needs a gradient.
         with_params = [i for i, layer in enumerate(layers) if layer.params]
         self._first_param_layer = with_params[0] if with_params else len(layers)
@@ -179,6 +182,7 @@ class Network:
     def _cost(self, X, y, training=True):
         """Data loss + penalty for validated X, y (no checks)."""
         scores = self._forward(X, training=training)
+        self.last_scores = scores  # the training loop reads its running accuracy from these
         J = self.loss.forward(scores, y)
         if self.penalty is not None:
             J += self.penalty.forward(self._penalty_weights(), X.shape[0])
@@ -187,7 +191,8 @@ class Network:
     def _cost_and_grad(self, X, y):
         """Forward in training mode, then backward into ``self.grads`` (no checks)."""
         J = self._cost(X, y, training=True)
-        self.grads.fill(0)  # so a custom layer that accumulates still gives one gradient
+        if self._zero_grads:  # so a custom layer that accumulates still gives one gradient
+            self.grads.fill(0)
         dout = self.loss.backward()
         for layer in reversed(self.layers[self._first_param_layer:]):
             dout = layer.backward(dout)

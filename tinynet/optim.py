@@ -157,6 +157,10 @@ class Optimizer:
         Everything is checked before ``params`` or the state change.
         """
         self._check(params, grads)
+        self._step_checked(params, grads)
+
+    def _step_checked(self, params, grads):
+        """``step`` without the checks, for a training loop that checked the buffers once."""
         self.t += 1
         self._update(params, grads)
 
@@ -288,10 +292,11 @@ class Adam(Optimizer):
         np.square(grads, out=tmp)
         tmp *= 1.0 - b2
         s += tmp
-        # tmp = sqrt(ŝ) + ε = sqrt(s) / sqrt(1 − β2^t) + ε ;  θ -= (lr / (1 − β1^t)) * v / tmp
+        # v̂ / (√ŝ + ε) = c·v / (√s + ε·√(1 − β2^t))  with  c = √(1 − β2^t) / (1 − β1^t):
+        # the same quantity with two fewer passes over the vector.
+        root = math.sqrt(1.0 - b2 ** self.t)
         np.sqrt(s, out=tmp)
-        tmp *= 1.0 / math.sqrt(1.0 - b2 ** self.t)
-        tmp += self.eps
+        tmp += self.eps * root
         np.divide(v, tmp, out=tmp)
-        tmp *= self.lr / (1.0 - b1 ** self.t)
+        tmp *= self.lr * root / (1.0 - b1 ** self.t)
         np.subtract(params, tmp, out=params)

@@ -14,10 +14,11 @@ Epoch metrics (the keys of ``history.history``):
 - ``loss``: the mean of the batch losses weighted by batch size, each taken on the forward
   pass of its batch (before that batch's update, dropout on): cheap, and for a full batch
   exactly the course's J at the start of the epoch.
-- ``accuracy`` (classification losses): the training accuracy of the model at the END of the
-  epoch, in inference mode (no dropout), on the training set (on evenly spaced rows when it has
-  more than ``ACCURACY_ROWS`` rows, which bounds the cost to a few percent of an epoch).
-  With ``MeanSquaredError`` the key is ``r2`` (the coefficient of determination) instead.
+- ``accuracy`` (classification losses): like ``loss``, a running value over the epoch's batches,
+  taken from the scores of each batch's own forward pass (as Keras does): free, since it needs
+  no extra forward pass. ``net.score(X, y)`` gives the accuracy of the final model.
+  With ``MeanSquaredError`` the key is ``r2`` (the coefficient of determination, batch-weighted)
+  instead.
 - ``val_loss`` / ``val_accuracy`` (or ``val_r2``), with ``validation_data``: the course's J on
   the validation set in inference mode (no dropout, the L2 penalty included, with m = the number
   of validation rows), and the accuracy there.
@@ -37,7 +38,6 @@ __all__ = ["fit", "History", "Callback", "EarlyStopping", "GradientNormMonitor",
            "GradientCheck", "GradientCheckFailed"]
 
 # Training accuracy is evaluated on at most this many (evenly spaced) training rows per epoch.
-ACCURACY_ROWS = 10_000
 # The progress bar's postfix (loss, accuracy) is refreshed at most this often, in seconds.
 PROGRESS_INTERVAL = 0.25
 
@@ -297,14 +297,13 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     metric = "accuracy" if classify else "r2"
     keys = ["loss", metric] + (["val_loss", f"val_{metric}"] if validation_data else []) + ["lr"]
     history = History(keys)
-    stride = -(-m // ACCURACY_ROWS)  # ceil: at most ACCURACY_ROWS rows for the accuracy
-    X_acc, y_acc = (X, y) if stride == 1 else (X[::stride], y[::stride])
 
     for callback in callbacks:
         callback.on_train_begin(net, history)
 
     params, grads = net.params, net.grads
-    cost_and_grad, step = net._cost_and_grad, optimizer.step
+    optimizer._check(params, grads)  # once: the buffers are the same for every batch
+    cost_and_grad, step, score = net._cost_and_grad, optimizer._step_checked, net.loss.score
     start_params = np.empty_like(params)
     from tqdm.auto import tqdm  # imported here: tqdm.auto warns at import time without ipywidgets
     bar = tqdm(total=epochs, unit="epoch", disable=not progress, leave=True,
@@ -320,19 +319,20 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
                     Xs, ys = X[order], y[order]
                 else:
                     Xs, ys = X, y
-                total = 0.0
+                total = correct = 0.0
                 for b, (s, size) in enumerate(zip(slices, sizes)):
-                    J = cost_and_grad(Xs[s], ys[s])
+                    yb = ys[s]
+                    J = cost_and_grad(Xs[s], yb)
                     if not math.isfinite(J):
                         _diverged(net, optimizer, start_params, history, epoch, b, len(slices), J)
                     total += J * size
+                    correct += score(net.last_scores, yb) * size
                     step(params, grads)
                 if not np.isfinite(params).all():
                     _diverged(net, optimizer, start_params, history, epoch, len(slices) - 1,
                               len(slices), math.nan)
 
-                logs = {"loss": total / m,
-                        metric: net.loss.score(net._forward(X_acc, False), y_acc)}
+                logs = {"loss": total / m, metric: correct / m}
                 if validation_data:
                     Xv, yv = validation_data
                     scores = net._forward(Xv, False)
