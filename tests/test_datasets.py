@@ -108,7 +108,7 @@ def test_football_stays_on_the_field_and_flips_labels_with_noise():
     (lambda: ds.blobs(centers=np.zeros((3, 3))), ValueError, r"centers must be .* \(C, 2\)"),
     (lambda: ds.blobs(std="1"), TypeError, "std must be a number"),
     (lambda: ds.football(noise=0.7), ValueError, r"noise must be in \[0, 0.5\]"),
-    (lambda: ds.moons(seed=1.5), TypeError, "seed must be an int or None"),
+    (lambda: ds.moons(seed=1.5), TypeError, "seed must be None or an int >= 0"),
     (lambda: ds.moons(300, 0.1), TypeError, "positional"),   # noise and seed are keyword-only
 ])
 def test_bad_generator_arguments_raise_naming_the_argument(call, error, message):

@@ -29,10 +29,11 @@ Why it can be trusted:
 
 import numpy as np
 
-from .layers import Dense, Dropout, Layer
+from .layers import Dense, Dropout
 from .penalties import L2
 from .report import GradCheckReport, summarize_block
-from .validation import check_seed, check_X, choice, positive_float, positive_int
+from .validation import (check_seed, check_X, choice, flag, positive_float, positive_int,
+                         step_size)
 
 DEFAULT_EPS = 1e-6
 DEFAULT_TOL = 1e-5
@@ -59,14 +60,15 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
     seed: for the sampled entries, the screening directions and the frozen dropout masks.
     progress: show a tqdm bar (None: only for long checks).
     """
-    eps = check_eps(eps)
+    eps = step_size(eps)
     choice(dropout, "dropout", ("off", "frozen"))
     choice(mode, "mode", ("auto", "full", "sample", "screen"))
     samples = positive_int(samples, "samples")
     directions = positive_int(directions, "directions")
     tol = positive_float(tol, "tol")
-    check_flag(penalty, "penalty")
-    check_progress(progress)
+    flag(penalty, "penalty")
+    if progress is not None:
+        flag(progress, "progress")
     seed = check_seed(seed)
     X = check_X(X, net.n_inputs, np.float64)
     y = net._targets(y, X.shape[0])
@@ -123,25 +125,6 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
             notes.append(f"{depth} parameterized layers: round-off accumulates with depth, "
                          "differences around 1e-7 are still normal")
         return GradCheckReport(results, difference, eps, mode, tol, notes)
-
-
-def check_eps(eps):
-    eps = positive_float(eps, "eps")
-    if eps >= 1:
-        raise ValueError(f"eps must be a small step (0 < eps < 1; 1e-6 is the default), got {eps}")
-    return eps
-
-
-def check_flag(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def check_progress(progress):
-    if progress is not None:
-        check_flag(progress, "progress")
-    return progress
 
 
 def _difference(g, n):

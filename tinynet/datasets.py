@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .validation import positive_int
+from .validation import check_seed, positive_int
 
 __all__ = [
     "flower", "moons", "circles", "spirals", "blobs", "football",
@@ -36,9 +36,7 @@ def _real(name, value, low=0.0, high=np.inf, low_open=False, high_open=False):
 
 
 def _rng(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"seed must be an int or None, got {type(seed).__name__} {seed!r}")
-    return np.random.default_rng(seed)
+    return np.random.default_rng(check_seed(seed))
 
 
 def _class_sizes(m, n_classes):

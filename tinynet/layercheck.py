@@ -12,11 +12,10 @@ backward propagation returned (keys ``dW1`` or ``W1``; others such as ``dZ1`` ig
 
 import numpy as np
 
-from .checking import (DEFAULT_EPS, DEFAULT_TOL, NOISE_FACTOR, UNIT_ROUNDOFF, _difference,
-                       _progress, check_eps, check_flag, check_progress)
+from .checking import DEFAULT_EPS, DEFAULT_TOL, NOISE_FACTOR, UNIT_ROUNDOFF, _difference, _progress
 from .layers import Dropout, Layer
 from .report import GradCheckReport, summarize_block
-from .validation import check_seed, positive_float
+from .validation import check_seed, flag, positive_float, step_size
 
 
 def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=True, progress=None):
@@ -29,10 +28,11 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
     """
     if not isinstance(layer, Layer):
         raise TypeError(f"check_layer expects a tinynet Layer, got {type(layer).__name__}")
-    eps = check_eps(eps)
+    eps = step_size(eps)
     tol = positive_float(tol, "tol")
-    check_flag(training, "training")
-    check_progress(progress)
+    flag(training, "training")
+    if progress is not None:
+        flag(progress, "progress")
     rng = np.random.default_rng(check_seed(seed))
     x = _numeric_array(x, "x")  # a copy: entries are perturbed in place
     if x.ndim == 0 or x.size == 0:
@@ -138,9 +138,10 @@ def gradcheck(cost, params, grads, eps=1e-7, tol=DEFAULT_TOL, progress=None):
         raise TypeError("params must be a non-empty dict like {'W1': array, 'b1': array, ...}")
     if not isinstance(grads, dict):
         raise TypeError("grads must be a dict like {'dW1': array, 'db1': array, ...}")
-    eps = check_eps(eps)
+    eps = step_size(eps)
     tol = positive_float(tol, "tol")
-    check_progress(progress)
+    if progress is not None:
+        flag(progress, "progress")
     working, analytic = {}, {}
     for name, value in params.items():
         array = _numeric_array(value, f"params[{name!r}]")

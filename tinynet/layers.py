@@ -10,7 +10,7 @@ by ``m``.
 import numpy as np
 
 from . import initializers
-from .validation import check_seed
+from .validation import check_seed, finite_float, positive_int
 
 
 class ParamDict(dict):
@@ -167,8 +167,8 @@ class Dense(Layer):
 
     def __init__(self, n_in, n_out, init="he", scale=0.01, seed=None):
         super().__init__()
-        self.n_in = _positive_int(n_in, "n_in")
-        self.n_out = _positive_int(n_out, "n_out")
+        self.n_in = positive_int(n_in, "n_in")
+        self.n_out = positive_int(n_out, "n_out")
         self.init = initializers.validate(init, scale)
         self.scale = float(scale)
         # Needed for every layer but the first one; the Network turns it off there.
@@ -250,7 +250,7 @@ class LeakyReLU(Activation):
 
     def __init__(self, alpha=0.01):
         super().__init__()
-        alpha = _finite_float(alpha, "alpha")
+        alpha = finite_float(alpha, "alpha")
         if not 0 <= alpha < 1:
             raise ValueError(f"LeakyReLU alpha must be in [0, 1), got {alpha}")
         self.alpha = alpha
@@ -338,25 +338,8 @@ class Dropout(Activation):
         return {"keep_prob": self.keep_prob}
 
 
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive int, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
-
-def _finite_float(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def _keep_prob(value):
-    value = _finite_float(value, "keep_prob")
+    value = finite_float(value, "keep_prob")
     if not 0 < value <= 1:
         raise ValueError(f"keep_prob must be in (0, 1], got {value}")
     return value

@@ -10,16 +10,17 @@ Equivalents: CS231n writes ``reg · Σ W²`` with gradient ``2 · reg · W``, so
 
 import numpy as np
 
+from .validation import finite_float
+
 
 class L2:
     """L2 penalty with strength ``lambd`` >= 0 (the course's name; ``lambda`` is a Python keyword)."""
 
     def __init__(self, lambd=0.0):
-        if isinstance(lambd, bool) or not isinstance(lambd, (int, float, np.integer, np.floating)):
-            raise TypeError(f"lambd must be a number >= 0, got {lambd!r}")
-        if not np.isfinite(lambd) or lambd < 0:
+        lambd = finite_float(lambd, "lambd")
+        if lambd < 0:
             raise ValueError(f"lambd must be a finite number >= 0, got {lambd}")
-        self.lambd = float(lambd)
+        self.lambd = lambd
 
     def forward(self, weights, m):
         """weights: list of the penalized arrays; m: batch size -> the penalty (float)."""

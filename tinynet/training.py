@@ -33,6 +33,7 @@ import warnings
 import numpy as np
 
 from .optim import Adam, Optimizer
+from .validation import positive_int
 
 __all__ = ["fit", "History", "Callback", "EarlyStopping", "GradientNormMonitor",
            "GradientCheck", "GradientCheckFailed"]
@@ -379,11 +380,11 @@ def _check_fit_args(net, X, y, epochs, batch_size, optimizer, shuffle, validatio
     """Validate every argument of ``fit`` (nothing is changed here); -> the prepared values."""
     X, y = net._check_data(X, y)
     y = _as_dtype(y, net.dtype)
-    _check_positive_int(epochs, "epochs")
+    positive_int(epochs, "epochs")
     if batch_size is None:
         batch_size = X.shape[0]
     else:
-        _check_positive_int(batch_size, "batch_size", " or None (the full batch)")
+        positive_int(batch_size, "batch_size", " or None (the full batch)")
     batch_size = min(int(batch_size), X.shape[0])
     if optimizer is None:
         optimizer = Adam()
@@ -418,14 +419,6 @@ def _check_fit_args(net, X, y, epochs, batch_size, optimizer, shuffle, validatio
             raise TypeError(f"callbacks[{i}] must be a tinynet.training.Callback instance "
                             f"(e.g. EarlyStopping()), got {what}")
     return X, y, batch_size, optimizer, validation_data, list(callbacks)
-
-
-def _check_positive_int(value, name, alternative=""):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int{alternative}, got "
-                        f"{type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int{alternative}, got {value!r}")
 
 
 def _as_dtype(y, dtype):

@@ -37,12 +37,38 @@ def check_X(X, n_features, dtype=np.float64, name="X"):
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def positive_int(value, name):
+def positive_int(value, name, alternative=""):
+    """``value`` as an int > 0; ``alternative`` completes the message (" or None ...")."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int, got {value!r}")
+        raise TypeError(f"{name} must be a positive int{alternative}, got {value!r}")
     if value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value}")
+        raise ValueError(f"{name} must be a positive int{alternative}, got {value}")
     return int(value)
+
+
+def finite_float(value, name):
+    """``value`` as a finite float; TypeError for a non-number, ValueError for NaN or inf."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def flag(value, name):
+    """``value`` as a bool; a TypeError for anything but True/False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def step_size(eps):
+    """The finite-difference step ε: a positive number below 1."""
+    eps = positive_float(eps, "eps")
+    if eps >= 1:
+        raise ValueError(f"eps must be a small step (0 < eps < 1; 1e-6 is the default), got {eps}")
+    return eps
 
 
 def positive_float(value, name):
