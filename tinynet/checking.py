@@ -13,7 +13,9 @@ Why it is fast: a step in one entry of a Dense layer's W changes a single column
 of that layer's output. The checker reuses every activation before the layer,
 pushes only that column through the element-wise layers after it, turns it into
 a rank-1 update of the next Dense layer, and evaluates many perturbations at
-once as one stacked batch. The L2 term's change is computed exactly per entry.
+once as one stacked batch. Through Dense → ReLU → Dense it goes one layer further
+with an exact linear map (``_shortcut``). The L2 term's change is computed exactly
+per entry.
 
 Why it can be trusted:
 - always float64 (a float32 model is checked on a float64 copy);
@@ -194,7 +196,8 @@ class _Float64Session:
     def start(self, X, y):
         """Forward once caching every layer's input, then backprop for the analytic dθ."""
         net = self.net
-        self.X, self.y, self.m = X, y, X.shape[0]
+        self.y, self.m = y, X.shape[0]
+        self.shortcuts = {}        # layer index -> (M, T) or None, see _shortcut
         self.inputs = []
         out = X
         for layer in net.layers:
@@ -229,32 +232,29 @@ class _Float64Session:
         only column cols[k] of layers[start]'s input) or dense mode (``dense`` (K, m, n)).
         """
         crossed = np.zeros(K, dtype=bool)
-        index, skip_to = start - 1, start
-        while index + 1 < len(self.net.layers):
-            index += 1
-            if index < skip_to:
-                continue
+        index = start
+        while index < len(self.net.layers):
             layer, base_in = self.net.layers[index], self.inputs[index]
             if dense is None and type(layer) is Dense and self._shortcut(index) is not None:
                 dense, crossed = self._through_shortcut(index, cols, col_values, crossed)
-                skip_to = index + 3
+                index += 3                                       # Dense, activation, Dense
                 continue
             if dense is None and type(layer) is Dense:          # rank-1 update of its output
                 base_out = self.inputs[index + 1] if index + 1 < len(self.inputs) else self.scores
                 change = col_values - base_in[:, cols].T         # (K, m)
                 W = layer.params["W"]
                 dense = base_out[None] + change[:, :, None] * W[:, cols].T[:, None, :]
-                continue
-            if dense is None and getattr(layer, "elementwise", False) and not layer.params:
+            elif dense is None and getattr(layer, "elementwise", False) and not layer.params:
                 base_cols = base_in[:, cols].T
                 crossed |= _crossings(layer, base_cols, col_values, axes=1)
                 col_values = self._apply(layer, col_values, cols)
-                continue
-            if dense is None:                                      # densify the column
-                dense = np.broadcast_to(base_in, (K,) + base_in.shape).copy()
-                dense[np.arange(K), :, cols] = col_values
-            crossed |= _crossings(layer, base_in[None], dense, axes=(1, 2))
-            dense = self._apply(layer, dense, None)
+            else:
+                if dense is None:                                  # densify the column
+                    dense = np.broadcast_to(base_in, (K,) + base_in.shape).copy()
+                    dense[np.arange(K), :, cols] = col_values
+                crossed |= _crossings(layer, base_in[None], dense, axes=(1, 2))
+                dense = self._apply(layer, dense, None)
+            index += 1
         if dense is None:                                          # the last layer was element-wise
             dense = np.broadcast_to(self.scores, (K,) + self.scores.shape).copy()
             dense[np.arange(K), :, cols] = col_values
@@ -271,9 +271,8 @@ class _Float64Session:
         A change d (m,) of column c then changes the next Dense's output by exactly d ⊙ M[c]
         whenever |d| < T[c] everywhere (no kink crossed). -> (M, T) or None if not applicable.
         """
-        cache = self.__dict__.setdefault("shortcuts", {})
-        if index in cache:
-            return cache[index]
+        if index in self.shortcuts:
+            return self.shortcuts[index]
         layers, result = self.net.layers, None
         if index + 2 < len(layers) and type(layers[index + 2]) is Dense \
                 and hasattr(layers[index + 1], "slopes") and not layers[index + 1].params \
@@ -293,7 +292,7 @@ class _Float64Session:
                         ratio = np.abs(Z)[None] / np.abs(Wc)[:, None, :]
                         T[c:c + step] = np.nan_to_num(ratio, nan=np.inf).min(axis=2)
                 result = (M, T)
-        cache[index] = result
+        self.shortcuts[index] = result
         return result
 
     def _through_shortcut(self, index, cols, col_values, crossed):
@@ -363,7 +362,7 @@ class _Float64Session:
             losses, crossed = self._propagate(layer_index + 1, None, None, np.stack(outs), K)
             crossed |= own
         data = (losses - self.L0[None]).mean(axis=1)
-        penalty = self._penalty_change(block, local, steps) * np.ones(K)
+        penalty = np.broadcast_to(self._penalty_change(block, local, steps), (K,))
         return data + penalty, crossed, penalty
 
     def _penalty_change(self, block, local, steps):
