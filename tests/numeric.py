@@ -8,6 +8,8 @@ core's backward passes before the real gradient checker exists (and to check tha
 
 import numpy as np
 
+import tinynet as tn
+
 
 def numeric_gradient(f, x, eps=1e-6):
     """Two-sided numeric gradient of the scalar function ``f()`` with respect to ``x``.
@@ -53,3 +55,19 @@ def away_from_kinks(rng, shape, margin=1e-3, scale=1.0):
     small = np.abs(x) <= margin
     x[small] = np.where(x[small] >= 0, 1.0, -1.0) * (margin + 0.1)
     return x
+
+
+class Scale(tn.Layer):
+    """The custom layer of DESIGN.md: y = x * gamma, its gradient written into the view."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.add_param("gamma", np.ones(n))
+
+    def forward(self, x, training=False):
+        self.x = x
+        return x * self.params["gamma"]
+
+    def backward(self, dout):
+        self.grads["gamma"][...] = (dout * self.x).sum(axis=0)
+        return dout * self.params["gamma"]

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from test_network import Scale
+from numeric import Scale
 from tinynet.cli import main as cli_main
 
 

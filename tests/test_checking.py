@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from numeric import away_from_kinks, numeric_gradient
+from numeric import Scale, away_from_kinks, numeric_gradient
 
 COURSE_BUGGY_DIFFERENCE = 0.2850931567761623   # printed by the course's gradient_check_n
 
@@ -481,22 +481,6 @@ def test_bad_input_raises_clearly_and_leaves_the_model_unchanged(kwargs, exc, ma
 
 
 # ---- check_layer ----------------------------------------------------------------------------
-
-class Scale(tn.Layer):
-    """The custom layer of DESIGN.md."""
-
-    def __init__(self, n):
-        super().__init__()
-        self.add_param("gamma", np.ones(n))
-
-    def forward(self, x, training=False):
-        self.x = x
-        return x * self.params["gamma"]
-
-    def backward(self, dout):
-        self.grads["gamma"][...] = (dout * self.x).sum(axis=0)
-        return dout * self.params["gamma"]
-
 
 @pytest.mark.parametrize("layer", [tn.Dense(4, 3), tn.ReLU(), tn.LeakyReLU(0.1), tn.Tanh(),
                                    tn.Sigmoid(), tn.Dropout(0.6), Scale(4)], ids=repr)

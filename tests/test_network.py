@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from numeric import assert_gradients_close, away_from_kinks, numeric_gradient, relative_error
+from numeric import Scale, assert_gradients_close, away_from_kinks, numeric_gradient, relative_error
 
 
 def course_dicts(rng, sizes):
@@ -240,22 +240,6 @@ def test_cost_and_grad_twice_gives_identical_gradients():
 
 
 # ---- custom layers --------------------------------------------------------------------------
-
-class Scale(tn.Layer):
-    """The DESIGN.md example: y = x * gamma, gradient written into the view."""
-
-    def __init__(self, n):
-        super().__init__()
-        self.add_param("gamma", np.ones(n))
-
-    def forward(self, x, training=False):
-        self.x = x
-        return x * self.params["gamma"]
-
-    def backward(self, dout):
-        self.grads["gamma"][...] = (dout * self.x).sum(axis=0)
-        return dout * self.params["gamma"]
-
 
 class ScaleAssigningNewArray(Scale):
     def backward(self, dout):
