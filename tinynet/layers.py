@@ -261,7 +261,7 @@ class LeakyReLU(Activation):
 
     def backward(self, dout):
         # dZ = dA * (1 if Z > 0 else alpha)
-        return dout * np.where(self.x > 0, 1.0, self.alpha).astype(dout.dtype, copy=False)
+        return dout * self.slopes(self.x)
 
     def kinks(self, x):
         return x
