@@ -58,7 +58,7 @@ def away_from_kinks(rng, shape, margin=1e-3, scale=1.0):
 
 
 class Scale(tn.Layer):
-    """The custom layer of DESIGN.md: y = x * gamma, its gradient written into the view."""
+    """The README's custom layer (docs/ARCHITECTURE.md): y = x * gamma, gradient into the view."""
 
     def __init__(self, n):
         super().__init__()

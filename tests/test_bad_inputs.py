@@ -129,6 +129,20 @@ def _column(c):
     return c.y[:, None]
 
 
+def _object_params_with_a_string(c):
+    values = np.empty(c.net.n_params, dtype=object)
+    values[:] = 1.0
+    values[-1] = "oops"
+    return values
+
+
+class _Refuse(tn.Callback):
+    """A callback that must not be reached: fit checks every argument before on_train_begin."""
+
+    def on_train_begin(self, net, history):
+        raise AssertionError("on_train_begin ran before fit refused its arguments")
+
+
 # ---------------------------------------------------------------------------- the table
 
 ROWS = [
@@ -211,7 +225,41 @@ ROWS = [
     ("set_parameters float32 overflow", lambda c: c.net32.set_parameters(_good_parameters(c, b2=np.full(3, 1e300))),
      ValueError, r"b2 .*float32"),
 
+    # ---- net.params = ...: checked like set_parameters, all or nothing
+    ("params = object array, one bad entry", lambda c: setattr(c.net, "params", _object_params_with_a_string(c)),
+     TypeError, r"net\.params must be numeric \(real numbers\), got dtype object"),
+    ("params = [None] * n", lambda c: setattr(c.net, "params", [None] * c.net.n_params), TypeError,
+     r"net\.params must be numeric \(real numbers\), got dtype object"),
+    ("params = 1e300 into float32", lambda c: setattr(c.net32, "params", np.full(c.net32.n_params, 1e300)),
+     ValueError, r"net\.params has values up to 1e\+300, beyond the range of this float32 network"),
+    ("params = complex", lambda c: setattr(c.net, "params", c.net.params + 1j), TypeError,
+     r"net\.params must be numeric \(real numbers\), got dtype complex128"),
+    ("params = NaN", lambda c: setattr(c.net, "params", np.full(c.net.n_params, np.nan)), ValueError,
+     r"net\.params contains NaN or inf"),
+    ("grads = strings", lambda c: setattr(c.net, "grads", ["x"] * c.net.n_params), TypeError,
+     r"net\.grads must be numeric"),
+
+    # ---- inference on inputs that overflow, huge labels
+    ("predict_proba near 1e308", lambda c: c.net.predict_proba(np.full((2, 3), 1e308)), ValueError,
+     r"scores overflowed to inf or NaN for 2 of 2 rows .*scale the inputs"),
+    ("predict near 1e308", lambda c: c.mse.predict(np.vstack([c.X[:1], [1e308, -1e308, 1e308]])),
+     ValueError, r"overflowed to inf or NaN for 1 of 2 rows of X \(first: row 1, whose largest \|value\| is 1e\+308"),
+    ("score near 1e308", lambda c: c.net.score(np.full((6, 3), 1e308), c.y), ValueError, r"overflowed"),
+    ("cost label 1e20", lambda c: c.net.cost(c.X, np.array([0, 1, 2, 0, 1, 1e20])), ValueError,
+     r"labels y must be class indices \(0, 1, \.\.\.\), got 1e\+20"),
+    ("sigmoid label -1e20", lambda c: c.sig.cost(c.X, np.array([0, 1, 0, 0, 1, -1e20])), ValueError,
+     r"labels y must be class indices \(0, 1, \.\.\.\), got 1e\+20"),
+
+    # ---- arguments that used to be silently ignored
+    ("Dense he with a scale", lambda c: tn.Dense(3, 2, init="he", scale=0.01), ValueError,
+     r"scale=0\.01 is used only with init='normal' \(std = scale\); init='he' sets its own std"),
+    ("Dense callable init with a scale", lambda c: tn.Dense(3, 2, init=lambda shape, rng: np.ones(shape), scale=2),
+     ValueError, r"scale=2 is used only with init='normal'.*the callable draws its own values"),
+
     # ---- fit
+    ("fit optimizer made for another network", lambda c: c.sig.fit(c.X, c.y % 2, optimizer=c.opt,
+                                                                   callbacks=[_Refuse()], progress=False),
+     ValueError, r"Adam state '.*' was made for params of shape \(31,\) .*call reset\(\)"),
     ("fit epochs 0", lambda c: _fit(c, epochs=0, optimizer=c.opt), ValueError, r"epochs must be a positive int, got 0"),
     ("fit batch_size float", lambda c: _fit(c, batch_size=2.0, optimizer=c.opt), TypeError,
      r"batch_size must be a positive int or None"),
@@ -255,7 +303,7 @@ ROWS = [
     # ---- save / load
     ("save path None", lambda c: c.net.save(None), TypeError, r"path must be a file name .*got NoneType"),
     ("save into a missing folder", lambda c: c.net.save(c.dir / "nowhere" / "model.npz"), FileNotFoundError,
-     r"No such file or directory"),
+     r"the folder .*nowhere' does not exist"),
     ("load missing file", lambda c: tn.load(c.dir / "nothing.npz"), FileNotFoundError, r"no model file"),
     ("load path None", lambda c: tn.load(None), TypeError, r"path must be a file name"),
     ("load truncated", lambda c: tn.load(c.truncated), tn.ModelFileError, r"not a readable \.npz file"),
@@ -263,8 +311,9 @@ ROWS = [
     ("load foreign npz", lambda c: tn.load(c.foreign), tn.ModelFileError, r"not a tinynet model.*\['weights'\]"),
     ("load object array", lambda c: tn.load(c.object_array), tn.ModelFileError,
      r"object array \('params'\).*never unpickles"),
-    ("load NaN parameters", lambda c: tn.load(c.nan_params), tn.ModelFileError, r"not finite floating point"),
-    ("load integer parameters", lambda c: tn.load(c.int_params), tn.ModelFileError, r"not finite floating point"),
+    ("load NaN parameters", lambda c: tn.load(c.nan_params), tn.ModelFileError, r"parameter vector is not finite"),
+    ("load integer parameters", lambda c: tn.load(c.int_params), tn.ModelFileError,
+     r"'params' array is int64, but the architecture record declares a float64 model"),
     ("load newer format", lambda c: tn.load(c.newer), tn.ModelFileError,
      r"newer tinynet \(file format 2\).*upgrade tinynet"),
     ("load without format version", lambda c: tn.load(c.no_version), tn.ModelFileError,

@@ -13,7 +13,7 @@ from tinynet import datasets
 from tinynet.optim import SGD, Adam, Momentum
 
 
-def binary_mlp(sizes, activations, init, scale=0.01, seed=0):
+def binary_mlp(sizes, activations, init, scale=None, seed=0):
     """sizes [n0, n1, ..., 1]; one activation class per hidden layer; SigmoidCrossEntropy."""
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -31,7 +31,7 @@ def circles():
     return train, test
 
 
-def train_circles(circles, init, scale=0.01, seed=0):
+def train_circles(circles, init, scale=None, seed=0):
     (X, y), (Xt, yt) = circles
     net = binary_mlp([2, 10, 5, 1], [tn.ReLU, tn.ReLU], init, scale, seed)
     history = net.fit(X, y, epochs=15000, optimizer=SGD(lr=0.01), progress=False)

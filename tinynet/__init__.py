@@ -16,7 +16,7 @@ from .optim import (SGD, Adam, InverseTimeDecay, Momentum, Optimizer, RMSProp,
                     ScheduledInverseTimeDecay, StepDecay)
 from .penalties import L2
 from .report import GradCheckReport
-from .serialization import ModelFileError, load, register_layer
+from .serialization import ModelFileError, load, register, register_layer
 from .training import (Callback, EarlyStopping, GradientCheck, GradientCheckFailed,
                        GradientNormMonitor, History)
 
@@ -32,5 +32,5 @@ __all__ = [
     "check_gradients", "check_layer", "gradcheck", "GradCheckReport",
     "Callback", "EarlyStopping", "GradientCheck", "GradientCheckFailed", "GradientNormMonitor",
     "History",
-    "ModelFileError", "load", "register_layer",
+    "ModelFileError", "load", "register", "register_layer",
 ]

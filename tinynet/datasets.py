@@ -16,9 +16,17 @@ import numpy as np
 from .validation import check_seed, positive_int
 
 __all__ = [
-    "flower", "moons", "circles", "spirals", "blobs", "football",
+    "flower", "moons", "circles", "spirals", "blobs", "football", "GENERATORS",
     "train_test_split", "one_hot", "Standardizer", "load", "available",
 ]
+
+# The generators name(m, seed=...) -> (X, y) that the command line offers as --data.
+GENERATORS = ("moons", "circles", "flower", "spirals", "blobs", "football")
+
+
+def __dir__():
+    """Only the public names: not numpy, pathlib or the private helpers (PEP 562)."""
+    return list(__all__)
 
 
 # ---------------------------------------------------------------------------- argument checks

@@ -18,24 +18,33 @@ A callable ``init(shape, rng) -> array`` is accepted as well.
 import numpy as np
 
 NAMES = ("he", "xavier", "glorot", "zeros", "normal")
+DEFAULT_SCALE = 0.01   # the std of init="normal" when no scale is given
 
 
-def validate(init, scale=0.01):
-    """Return ``init`` if it is a known name or a callable; raise a clear error otherwise."""
-    # scale is checked whatever the init: Dense stores float(scale) in every case
-    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
-        raise TypeError(f"scale must be a finite number >= 0, got {type(scale).__name__} {scale!r}")
-    if not np.isfinite(scale) or scale < 0:
-        raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
-    if callable(init):
-        return init
-    if init not in NAMES:
+def validate(init, scale=None):
+    """Return ``init`` if it is a known name or a callable; raise a clear error otherwise.
+
+    ``scale`` (None or a number >= 0) belongs to "normal" only: any other init sets its own
+    std, so a scale given with it would be silently ignored, and is refused instead.
+    """
+    if scale is not None:
+        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
+            raise TypeError(f"scale must be a finite number >= 0, got {type(scale).__name__} "
+                            f"{scale!r}")
+        if not np.isfinite(scale) or scale < 0:
+            raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+    if not callable(init) and init not in NAMES:
         raise ValueError(f"unknown init {init!r}; expected one of {', '.join(map(repr, NAMES))} "
                          "or a callable f(shape, rng)")
+    if scale is not None and init != "normal":
+        own = "the callable draws its own values" if callable(init) else \
+            f"init={init!r} sets its own std"
+        raise ValueError(f"scale={scale!r} is used only with init='normal' (std = scale); {own}, "
+                         "so leave scale out or use init='normal'")
     return init
 
 
-def draw(init, shape, rng, scale=0.01):
+def draw(init, shape, rng, scale=DEFAULT_SCALE):
     """Draw an array of ``shape = (n_out, n_in)`` with ``init`` from the Generator ``rng``."""
     n_out, n_in = shape
     if callable(init):

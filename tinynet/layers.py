@@ -7,10 +7,32 @@ its own parameters into ``self.grads`` and returns ``dJ/dx``. Layers never divid
 by ``m``.
 """
 
+import contextlib
+import contextvars
+
 import numpy as np
 
 from . import initializers
 from .validation import check_seed, finite_float, positive_int
+
+
+# False while tn.load builds a network whose parameters the file is about to overwrite.
+_draw_initial_values = contextvars.ContextVar("draw_initial_values", default=True)
+
+
+@contextlib.contextmanager
+def initial_draws_skipped():
+    """Inside, Dense and Network leave parameters at zero instead of drawing initial values."""
+    token = _draw_initial_values.set(False)
+    try:
+        yield
+    finally:
+        _draw_initial_values.reset(token)
+
+
+def drawing_initial_values():
+    """False inside ``initial_draws_skipped()``."""
+    return _draw_initial_values.get()
 
 
 class ParamDict(dict):
@@ -158,26 +180,34 @@ class Dense(Layer):
 
     W: (n_out, n_in), like the course's ``W[l]`` and PyTorch's ``Linear.weight``; b: (n_out,).
     ``init`` is "he" (default, std sqrt(2/n_in), for ReLU nets), "xavier" (sqrt(1/n_in)),
-    "glorot" (sqrt(2/(n_in+n_out))), "zeros", "normal" (std ``scale``) or a callable
-    ``f(shape, rng) -> array``. Biases start at zero.
+    "glorot" (sqrt(2/(n_in+n_out))), "zeros", "normal" (std ``scale``, default 0.01) or a
+    callable ``f(shape, rng) -> array``; ``scale`` is refused with any other init, which
+    would ignore it. Biases start at zero. ``seed``: None draws W from the Network's
+    generator (``Network(seed=...)``); an int draws it from its own generator, also inside
+    a Network.
     """
 
     penalized = ("W",)
     rowwise = True
 
-    def __init__(self, n_in, n_out, init="he", scale=0.01, seed=None):
+    def __init__(self, n_in, n_out, init="he", scale=None, seed=None):
         super().__init__()
         self.n_in = positive_int(n_in, "n_in")
         self.n_out = positive_int(n_out, "n_out")
         self.init = initializers.validate(init, scale)
-        self.scale = float(scale)
+        self.scale = initializers.DEFAULT_SCALE if scale is None else float(scale)
+        self.seed = check_seed(seed)
         # Needed for every layer but the first one; the Network turns it off there.
         self.need_input_grad = True
         self.add_param("W", np.zeros((self.n_out, self.n_in)))
         self.add_param("b", np.zeros(self.n_out))
-        self.reset_parameters(np.random.default_rng(check_seed(seed)))
+        if drawing_initial_values():
+            self.reset_parameters(np.random.default_rng(self.seed))
 
     def reset_parameters(self, rng):
+        """Draw W (from its own seed, if it was given one) and zero b."""
+        if self.seed is not None:
+            rng = np.random.default_rng(self.seed)
         self.params["W"] = initializers.draw(self.init, (self.n_out, self.n_in), rng, self.scale)
         self.params["b"][...] = 0.0
 
@@ -210,6 +240,8 @@ class Dense(Layer):
             config["init"] = self.init
             if self.init == "normal":
                 config["scale"] = self.scale
+        if self.seed is not None:
+            config["seed"] = self.seed
         return config
 
     def __repr__(self):
@@ -325,7 +357,9 @@ class Dropout(Activation):
             self.mask = self.frozen_mask
         else:
             keep = self.rng.random(x.shape) < self.keep_prob
-            self.mask = keep.astype(x.dtype) / np.asarray(self.keep_prob, dtype=x.dtype)
+            # integer inputs get a float mask: 1/keep_prob in their dtype would be 0 or inf
+            dtype = x.dtype if x.dtype.kind == "f" else np.float64
+            self.mask = keep.astype(dtype) / np.asarray(self.keep_prob, dtype=dtype)
         return x * self.mask
 
     def backward(self, dout):

@@ -198,4 +198,7 @@ def _integer_labels(y, m):
     y = _finite(y, "y")
     if np.any(y != np.round(y)):
         raise ValueError("labels y must be whole numbers (class indices), got fractional values")
+    largest = np.abs(y).max(initial=0)
+    if largest >= 2 ** 53:  # beyond exact integers in float64; int64 would wrap around
+        raise ValueError(f"labels y must be class indices (0, 1, ...), got {largest:.3g}")
     return y.astype(np.int64)

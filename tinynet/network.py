@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers import Activation, Layer
+from .layers import Activation, Layer, drawing_initial_values
 from .validation import check_X
 
 
@@ -33,7 +33,12 @@ class Network:
     penalty: None or ``L2(lambd)``; seed: int or None, for the network's
     ``numpy.random.Generator`` (initial weights, dropout masks, shuffling);
     dtype: np.float64 (default) or np.float32.
+
+    ``trained_on``: the name of the data the model was trained on (a str, or None); ``save``
+    records it and the command line's ``gradcheck`` checks on that data by default.
     """
+
+    trained_on = None
 
     def __init__(self, layers, loss, penalty=None, seed=None, dtype=np.float64):
         _check_layers(layers)
@@ -62,7 +67,8 @@ class Network:
         self.rng = np.random.default_rng(children[0])
         for layer, child in zip(layers, children[1:]):
             layer.rng = np.random.default_rng(child)
-            layer.reset_parameters(layer.rng)
+            if drawing_initial_values():  # not while tn.load builds a model it overwrites
+                layer.reset_parameters(layer.rng)
 
         self.blocks = _make_blocks(layers)
         size = self.blocks[-1].stop if self.blocks else 0
@@ -92,7 +98,8 @@ class Network:
 
     @params.setter
     def params(self, value):
-        _copy_into(self._params, value, "params")
+        """Checked like ``set_parameters``: all of it is written, or nothing."""
+        self._params[...] = _checked(value, self._params.shape, "net.params", self.dtype)
 
     @property
     def grads(self):
@@ -100,7 +107,7 @@ class Network:
 
     @grads.setter
     def grads(self, value):
-        _copy_into(self._grads, value, "grads")
+        self._grads[...] = _checked(value, self._grads.shape, "net.grads", self.dtype)
 
     def _layer_array(self, block, kind):
         return getattr(self.layers[block.layer_index], kind)[block.key]
@@ -134,28 +141,8 @@ class Network:
         if missing or unknown:
             raise KeyError(f"set_parameters: missing {missing}, unknown {unknown}; this network's "
                            f"parameters are {names}")
-        staged = []
-        for block in self.blocks:
-            try:
-                arr = np.asarray(values[block.name])
-            except (ValueError, TypeError) as exc:  # ragged nested lists
-                raise ValueError(f"{block.name} must be a numeric array of shape {block.shape}: "
-                                 f"{exc}") from None
-            if arr.dtype.kind not in "biuf":
-                raise TypeError(f"{block.name} must be numeric, got dtype {arr.dtype}")
-            if arr.shape != block.shape:
-                if arr.size == int(np.prod(block.shape)) and len(block.shape) == 1 \
-                        and arr.shape in ((block.shape[0], 1), (1, block.shape[0])):
-                    arr = arr.reshape(block.shape)  # the course's column biases
-                else:
-                    raise ValueError(f"{block.name} must have shape {block.shape}, got {arr.shape}")
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{block.name} contains NaN or inf")
-            largest = float(np.abs(arr).max(initial=0))
-            if largest > float(np.finfo(self.dtype).max):  # the copy would overflow to inf
-                raise ValueError(f"{block.name} has values up to {largest:.3g}, beyond the range "
-                                 f"of this {self.dtype.name} network")
-            staged.append((block, arr))
+        staged = [(block, _checked(values[block.name], block.shape, block.name, self.dtype))
+                  for block in self.blocks]
         for block, arr in staged:
             self.params[block.start:block.stop] = arr.ravel()
 
@@ -166,15 +153,23 @@ class Network:
             out = layer.forward(out, training=training)
         return out
 
-    def _targets(self, y, m):
+    def _targets(self, y, m, X=None):
+        """``y`` validated by the loss for ``m`` examples; X (validated) gives the output width
+        when the layers do not declare it (activations only, or a custom layer)."""
         n_out = self.n_outputs
-        if n_out is None:  # a custom layer whose width is only known by running it
+        if n_out is None and X is not None:
+            n_out = X.shape[1]
+            for layer in self.layers:
+                n_out = layer.out_features(n_out)
+            if n_out is None:  # known only by running the network, on one real example
+                n_out = self._forward(X[:1], False).shape[1]
+        elif n_out is None:  # callers without X (the checker) run a dummy row
             n_out = self._forward(np.zeros((1, self.n_inputs or 1), self.dtype), False).shape[1]
         return self.loss.targets(y, m, n_out) if hasattr(self.loss, "targets") else np.asarray(y)
 
     def _check_data(self, X, y):
         X = check_X(X, self.n_inputs, self.dtype)
-        return X, self._targets(y, X.shape[0])
+        return X, self._targets(y, X.shape[0], X)
 
     def _penalty_weights(self):
         return [layer.params[key] for layer, key in self._penalized]
@@ -217,20 +212,33 @@ class Network:
         X, y = self._check_data(X, y)
         return self._cost_and_grad(X, y), self.grads
 
+    def _finite_scores(self, X):
+        """Inference-mode scores for validated X; a clear error instead of NaN predictions."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = self._forward(X, False)
+        if not np.all(np.isfinite(scores)):
+            rows = np.flatnonzero(~np.isfinite(scores).all(axis=tuple(range(1, scores.ndim))))
+            raise ValueError(
+                f"the network's scores overflowed to inf or NaN for {rows.size} of {X.shape[0]} "
+                f"rows of X (first: row {rows[0]}, whose largest |value| is "
+                f"{np.abs(X[rows[0]]).max():.3g}); scale the inputs, e.g. with "
+                "tinynet.datasets.Standardizer")
+        return scores
+
     def predict_proba(self, X):
         """X: (m, n_inputs) -> class probabilities (m, n_classes), rows summing to 1."""
         if not hasattr(self.loss, "probabilities"):
             raise TypeError(f"predict_proba needs a classification loss, this network uses {self.loss!r}")
-        return self.loss.probabilities(self.forward(X))
+        return self.loss.probabilities(self._finite_scores(check_X(X, self.n_inputs, self.dtype)))
 
     def predict(self, X):
         """X: (m, n_inputs) -> predicted labels (m,) (or values, for MeanSquaredError)."""
-        return self.loss.predict(self.forward(X))
+        return self.loss.predict(self._finite_scores(check_X(X, self.n_inputs, self.dtype)))
 
     def score(self, X, y):
         """Accuracy on (X, y) (R² for MeanSquaredError)."""
         X, y = self._check_data(X, y)
-        return self.loss.score(self._forward(X, False), y)
+        return self.loss.score(self._finite_scores(X), y)
 
     # ---- delegated to their own modules -----------------------------------------------
     def check_gradients(self, X, y, **options):
@@ -279,11 +287,29 @@ class Network:
     __repr__ = summary
 
 
-def _copy_into(buffer, value, name):
-    value = np.asarray(value)
-    if value.shape != buffer.shape:
-        raise ValueError(f"net.{name} must have shape {buffer.shape}, got {value.shape}")
-    buffer[...] = value
+def _checked(value, shape, name, dtype):
+    """``value`` as a finite real array of ``shape`` that fits ``dtype``, or a clear error.
+
+    A 1-D ``shape`` also accepts the course's column (n, 1) or row (1, n).
+    """
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise ValueError(f"{name} must be a numeric array of shape {shape}: {exc}") from None
+    if arr.dtype.kind not in "biuf":  # objects (None), strings, complex numbers
+        raise TypeError(f"{name} must be numeric (real numbers), got dtype {arr.dtype}")
+    if arr.shape != shape:
+        if len(shape) == 1 and arr.shape in ((shape[0], 1), (1, shape[0])):
+            arr = arr.reshape(shape)  # the course's column biases
+        else:
+            raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    largest = float(np.abs(arr).max(initial=0))
+    if largest > float(np.finfo(dtype).max):  # the copy would overflow to inf
+        raise ValueError(f"{name} has values up to {largest:.3g}, beyond the range of this "
+                         f"{np.dtype(dtype).name} network")
+    return arr
 
 
 def _check_layers(layers):

@@ -1,8 +1,8 @@
 """Optimizers that update the network's flat parameter vector in place.
 
 The network keeps every parameter in one 1-D array ``params`` and every gradient in one
-array ``grads`` of the same shape (see DESIGN.md). An optimizer therefore works on two flat
-vectors: ``step(params, grads)`` applies one vectorized update to ``params`` in place, with no
+array ``grads`` of the same shape (see docs/ARCHITECTURE.md). An optimizer therefore works on
+two flat vectors: ``step(params, grads)`` applies one vectorized update to ``params`` in place, with no
 Python loop over parameters. Its state (velocity ``v``, squared-gradient average ``s``) belongs
 to the optimizer, is allocated on the first step with the shape and dtype of ``params``, and is
 forgotten by ``reset()``.

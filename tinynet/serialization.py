@@ -1,23 +1,36 @@
-"""Saving and loading models: one ``.npz`` file, never a pickle.
+"""Saving and loading models: one ``.npz`` file, never a pickle, never trusted.
 
-The file holds two arrays, both readable with ``np.load(path, allow_pickle=False)``:
+The file is a zip archive (numpy's ``.npz``) of uncompressed ``.npy`` arrays, all readable
+with ``np.load(path, allow_pickle=False)``. Format 1 holds exactly two:
 
-- ``params``: the flat parameter vector θ (float32 or float64);
-- ``architecture``: a JSON string naming the format version, the layers with their
-  constructor arguments, the loss, the penalty, the dtype and the parameter blocks.
+- ``params``: the flat parameter vector θ (float32 or float64, the model's dtype);
+- ``architecture``: a JSON string: the format and its version, the layers with their
+  constructor arguments (``get_config()``), the loss, the penalty, the dtype, the seed,
+  the parameter blocks ``[[name, shape], ...]`` and ``trained_on`` (the name of the
+  training data, or null).
 
-Loading rebuilds the network from the JSON and copies θ in. It never unpickles:
-a file with an object array in it is refused before anything from it is used.
+Saving refuses, before writing anything, a model that could not be loaded back: every
+layer, loss and penalty class must be built in or registered (``tn.register(cls)``), and
+rebuilding it from its ``get_config()`` must work. The file is written to a temporary
+file in the same folder, then renamed over the target: an interrupted save leaves the
+old file intact.
 
-Custom layers: give the class a ``get_config()`` that returns its constructor
-arguments, then ``tn.register_layer(MyLayer)`` (also usable as a decorator), or
-pass ``tn.load(path, custom_layers={"MyLayer": MyLayer})``.
+Loading trusts nothing in the file. It opens only a regular file (never waits on a FIFO),
+reads only the members its format version has (two members with one name, an unknown
+member, an object array, an unsupported compression or a size that disagrees with the
+data are refused), reads the architecture first and checks it against the stored vector
+before allocating anything, and builds the network without drawing initial weights,
+which the stored vector replaces. Every failure is a ``ModelFileError`` naming the file.
 """
 
+import contextlib
 import json
 import os
+import stat
+import struct
 import uuid
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -26,59 +39,145 @@ from . import losses as losses_module
 from .penalties import L2
 
 FORMAT_VERSION = 1
+# The arrays of each format version. A new version adds its own entry (and the count of its
+# new arrays to _sizes); files of older versions keep loading with theirs.
+MEMBERS = {1: ("architecture", "params")}
+MAX_ARCHITECTURE_BYTES = 16 * 2 ** 20   # a JSON record of thousands of layers is well below
+# The most that deflate can expand (about 1032:1), with room: a member that claims more
+# data than its compressed bytes can hold is refused before it is read.
+MAX_DEFLATE_RATIO = 1100
 
-_LAYERS = {cls.__name__: cls for cls in (
+_BUILTINS = {cls.__name__: cls for cls in (
     layers_module.Dense, layers_module.ReLU, layers_module.LeakyReLU, layers_module.Tanh,
-    layers_module.Sigmoid, layers_module.Dropout)}
-_LOSSES = {cls.__name__: cls for cls in (
-    losses_module.SoftmaxCrossEntropy, losses_module.SigmoidCrossEntropy,
-    losses_module.MeanSquaredError)}
-_PENALTIES = {"L2": L2}
+    layers_module.Sigmoid, layers_module.Dropout, losses_module.SoftmaxCrossEntropy,
+    losses_module.SigmoidCrossEntropy, losses_module.MeanSquaredError, L2)}
+_REGISTRY = dict(_BUILTINS)
+
+# What a damaged or hostile archive can raise from zipfile, zlib and numpy's header parser.
+# MemoryError is not here: sizes are checked before anything is allocated.
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
+                   EOFError, OSError, ValueError, TypeError, KeyError, SyntaxError, zlib.error,
+                   struct.error, UnicodeDecodeError, OverflowError)
 
 
 class ModelFileError(ValueError):
     """The file exists but is not a model tinynet can load."""
 
 
-def register_layer(cls):
-    """Make a custom Layer class known to ``tn.load`` by its class name; returns ``cls``."""
-    if not (isinstance(cls, type) and issubclass(cls, layers_module.Layer)):
-        raise TypeError(f"register_layer expects a Layer subclass, got {cls!r}")
-    _LAYERS[cls.__name__] = cls
+# ---------------------------------------------------------------------------- registering
+
+def register(cls):
+    """Make a custom layer, loss or penalty class known to ``tn.load`` by its class name.
+
+    Returns ``cls``, so it also works as a decorator. Register in the program that saves
+    and in the one that loads. The class's ``get_config()`` must return its constructor
+    arguments (JSON-able); ``save`` checks that it can rebuild the object from them.
+    """
+    if not (isinstance(cls, type) and callable(getattr(cls, "forward", None))
+            and callable(getattr(cls, "backward", None))):
+        raise TypeError("register expects a class: a Layer subclass, or a loss or penalty class "
+                        f"with forward and backward, got {cls!r}")
+    name = cls.__name__
+    if name in _BUILTINS and _BUILTINS[name] is not cls:
+        raise ValueError(f"{name} is the name of a built-in tinynet class; give your class "
+                         "another name")
+    _REGISTRY[name] = cls  # re-registering a name (a notebook cell run twice) replaces it
     return cls
 
 
-def _describe(obj, kind):
-    config = obj.get_config() if hasattr(obj, "get_config") else {}
-    try:
-        json.dumps(config)
-    except TypeError as exc:
-        raise TypeError(f"cannot save {kind} {obj!r}: its get_config() is not JSON-able ({exc})") \
-            from None
-    return {"type": type(obj).__name__, "config": config}
+register_layer = register  # the name in tinynet 0.1
 
 
-def _fspath(path):
+# ---------------------------------------------------------------------------- saving
+
+def _path(path):
+    """``path`` as a str (str, bytes or os.PathLike accepted), or a TypeError."""
     try:
-        return os.fspath(path)
+        return os.fsdecode(os.fspath(path))
     except TypeError:
         raise TypeError(f"path must be a file name (str or os.PathLike) such as 'model.npz', "
                         f"got {type(path).__name__} {path!r}") from None
 
 
-def save(net, path):
-    """Write ``net`` to ``path`` atomically: a temporary file in the same folder, then a rename."""
-    path = _fspath(path)
-    architecture = {
+def _output_path(path):
+    """The path to write, checked before anything is created."""
+    path = _path(path)
+    if not path:
+        raise ValueError("path must be a file name such as 'model.npz', got ''")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path!r} is a folder; save to a file in it, such as "
+                                f"{os.path.join(path, 'model.npz')!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save to {path!r}: the folder {folder!r} does not exist")
+    return path
+
+
+def _describe(obj, where, check_shapes=False):
+    """-> {"type", "config"} for ``obj``, or a TypeError saying why ``load`` could not rebuild it."""
+    cls, name = type(obj), type(obj).__name__
+    config = obj.get_config() if hasattr(obj, "get_config") else {}
+    if not isinstance(config, dict):
+        raise TypeError(f"cannot save {where} {obj!r}: get_config() must return a dict, "
+                        f"got {type(config).__name__}")
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot save {where} {obj!r}: its get_config() is not JSON-able ({exc})") \
+            from None
+    if _REGISTRY.get(name) is not cls:
+        other = " (another class of that name is registered)" if name in _REGISTRY else ""
+        raise TypeError(f"cannot save: {where} is a {name}, which tn.load would not know{other}; "
+                        f"call tn.register({name}) first, in this program and in the one that loads")
+    if name not in _BUILTINS or _BUILTINS[name] is not cls:
+        _check_rebuild(obj, cls, config, where, check_shapes)
+    return {"type": name, "config": config}
+
+
+def _check_rebuild(obj, cls, config, where, check_shapes):
+    name = cls.__name__
+    fix = (f"define {name}.get_config() to return the arguments of {name}.__init__ (JSON-able), "
+           f"so that tn.load can call {name}(**config)")
+    try:
+        rebuilt = cls(**config)
+    except Exception as exc:  # any failure of the user's constructor means load would fail too
+        raise TypeError(f"cannot save {where} {obj!r}: {cls.__name__}(**{config!r}) fails "
+                        f"({type(exc).__name__}: {exc}); {fix}") from None
+    if check_shapes:
+        have = {key: array.shape for key, array in obj.params.items()}
+        get = {key: array.shape for key, array in rebuilt.params.items()}
+        if have != get:
+            raise TypeError(f"cannot save {where} {obj!r}: rebuilt from get_config() {config!r} "
+                            f"it has parameters {get}, not {have}; {fix}")
+
+
+def _architecture(net):
+    trained_on = getattr(net, "trained_on", None)
+    if trained_on is not None and not isinstance(trained_on, str):
+        raise TypeError(f"net.trained_on must be None or the name of a data set (str), "
+                        f"got {trained_on!r}")
+    return {
         "format": "tinynet",
         "format_version": FORMAT_VERSION,
-        "layers": [_describe(layer, "layer") for layer in net.layers],
-        "loss": _describe(net.loss, "loss"),
-        "penalty": None if net.penalty is None else _describe(net.penalty, "penalty"),
+        "layers": [_describe(layer, f"layers[{i}]", check_shapes=True)
+                   for i, layer in enumerate(net.layers)],
+        "loss": _describe(net.loss, "the loss"),
+        "penalty": None if net.penalty is None else _describe(net.penalty, "the penalty"),
         "dtype": net.dtype.name,
         "seed": net.seed,
         "blocks": [[b.name, list(b.shape)] for b in net.blocks],
+        "trained_on": trained_on,
     }
+
+
+def save(net, path):
+    """Write ``net`` to ``path`` atomically: a temporary file in the same folder, then a rename.
+
+    Everything is checked first (the path, and that ``tn.load`` could rebuild every layer,
+    the loss and the penalty); a refused save creates no file.
+    """
+    path = _output_path(path)
+    architecture = _architecture(net)
     folder = os.path.dirname(os.path.abspath(path))
     # Not tempfile.mkstemp: its files are 0600, so every saved model would be private.
     # os.open with 0o666 lets the umask decide, as for any file the user creates.
@@ -96,87 +195,242 @@ def save(net, path):
         raise
 
 
-def _read(path):
-    """-> (architecture dict, params array), or a clear error; never unpickles."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no model file at {path!r}")
+# ---------------------------------------------------------------------------- reading
+
+@contextlib.contextmanager
+def _open_regular(path):
+    """Open ``path`` for reading only if it is a regular file (a FIFO would block forever)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        data = np.load(path, allow_pickle=False)
-        # checked before `with`: a plain array (a .npy file) is no context manager
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ModelFileError(f"{path!r} is a single .npy array, not a tinynet model (.npz)")
-        with data:
-            arrays = {}
-            for key in data.files:
-                try:
-                    arrays[key] = data[key]
-                except ValueError as exc:
-                    if "allow_pickle" in str(exc):
-                        raise ModelFileError(
-                            f"{path!r} holds an object array ({key!r}), which could only be read "
-                            "by unpickling; tinynet never unpickles, so the file is refused") from None
-                    raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        if isinstance(exc, (FileNotFoundError, ModelFileError)):
-            raise
-        raise ModelFileError(f"{path!r} is not a readable .npz file (truncated or corrupt?): "
-                             f"{exc}") from None
-    if "architecture" not in arrays or "params" not in arrays:
-        raise ModelFileError(f"{path!r} is an .npz file but not a tinynet model "
-                             f"(it holds {sorted(arrays)})")
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no model file at {path!r}") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot open {path!r}: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe" if stat.S_ISFIFO(mode) \
+            else "a device or socket"
+        raise ModelFileError(f"{path!r} is {kind}, not a model file (a .npz file written by "
+                             "net.save)")
+    with os.fdopen(fd, "rb") as f:
+        yield f
+
+
+def _read_npy(archive, member, path, size_limit=None, shape=None, dtype=None):
+    """Read one ``.npy`` member, checking everything before the data is allocated."""
+    key = member[:-4]
+    info = archive.getinfo(member)
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ModelFileError(f"{path!r}: the member {key!r} uses an unsupported zip compression "
+                             f"method ({info.compress_type}); tinynet writes uncompressed members")
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise ModelFileError(f"{path!r}: the member {key!r} is a .npy array of version "
+                                 f"{version}, which tinynet does not write")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+            else np.lib.format.read_array_header_2_0
+        found_shape, fortran, found_dtype = read_header(f)
+        if found_dtype.hasobject:
+            raise ModelFileError(f"{path!r} holds an object array ({key!r}), which could only be "
+                                 "read by unpickling; tinynet never unpickles, so the file is refused")
+        if dtype is not None and found_dtype.newbyteorder("=") != np.dtype(dtype):
+            raise ModelFileError(f"{path!r}: the {key!r} array is {found_dtype}, but the "
+                                 f"architecture record declares a {np.dtype(dtype).name} model")
+        if shape is not None and tuple(found_shape) != tuple(shape):
+            raise ModelFileError(f"{path!r}: the {key!r} array has shape {tuple(found_shape)}, but "
+                                 f"the architecture record's blocks need {tuple(shape)}")
+        nbytes = found_dtype.itemsize * int(np.prod(found_shape, dtype=object))
+        header_bytes = f.tell()
+        if size_limit is not None and nbytes > size_limit:
+            raise ModelFileError(f"{path!r}: the {key!r} member is {nbytes:,} bytes, over the "
+                                 f"{size_limit:,} a model file's record may have")
+        stored = info.compress_size if info.compress_type == zipfile.ZIP_STORED \
+            else MAX_DEFLATE_RATIO * info.compress_size
+        if info.file_size != header_bytes + nbytes or nbytes > stored:
+            raise ModelFileError(f"{path!r}: the {key!r} member's size in the zip directory "
+                                 f"({info.file_size:,} bytes) disagrees with its array "
+                                 f"({header_bytes + nbytes:,} bytes): the file is damaged")
+        data = f.read(nbytes)
+        if len(data) != nbytes or f.read(1):
+            raise ModelFileError(f"{path!r}: the {key!r} member is truncated")
+    return np.frombuffer(data, dtype=found_dtype).reshape(found_shape,
+                                                         order="F" if fortran else "C")
+
+
+def _parse_architecture(text, path):
     try:
-        architecture = json.loads(str(arrays["architecture"]))
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{path!r}: the architecture record is not valid JSON ({exc})") from None
+        architecture = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, or a 5,000-digit int
+        raise ModelFileError(f"{path!r}: the architecture record is not valid JSON "
+                             f"({type(exc).__name__}: {str(exc)[:200]})") from None
     if not isinstance(architecture, dict) or architecture.get("format") != "tinynet":
         raise ModelFileError(f"{path!r} is an .npz file but not a tinynet model")
     version = architecture.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path!r}: unknown format version {version!r}")
     if version > FORMAT_VERSION:
         raise ModelFileError(f"{path!r} was written by a newer tinynet (file format {version}); "
                              f"this tinynet reads formats up to {FORMAT_VERSION}: upgrade tinynet")
-    return architecture, arrays["params"]
+    if architecture.get("dtype") not in ("float32", "float64"):
+        raise ModelFileError(f"{path!r}: the architecture record's dtype must be 'float32' or "
+                             f"'float64', got {architecture.get('dtype')!r}")
+    return architecture
 
 
-def _build(record, registry, kind, path):
-    try:
-        cls = registry[record["type"]]
-    except KeyError:
-        hint = (" Register custom layers with tn.register_layer(cls) or pass "
-                "custom_layers={name: cls}." if kind == "layer" else "")
-        raise ModelFileError(f"{path!r} uses an unknown {kind} {record.get('type')!r}.{hint}") \
-            from None
-    return cls(**record.get("config", {}))
+def _block_sizes(architecture, path):
+    """The blocks record [[name, shape], ...] checked; -> the number of parameters it declares."""
+    blocks = architecture.get("blocks")
+    total = 0
+    for block in blocks if isinstance(blocks, list) else [None]:
+        if not (isinstance(block, list) and len(block) == 2 and isinstance(block[0], str)
+                and isinstance(block[1], list)
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                        for n in block[1])):
+            raise ModelFileError(f"{path!r}: the architecture record's blocks must be a list of "
+                                 f"[name, shape] pairs, got {str(blocks)[:200]}")
+        total += int(np.prod(block[1], dtype=object))
+    return total
+
+
+def _sizes(architecture, path):
+    """-> {array name: its shape} for the numeric arrays of this format version."""
+    return {"params": (_block_sizes(architecture, path),)}
+
+
+def _read(path):
+    """-> (architecture dict, {"params": vector}), or a clear error; never unpickles."""
+    with _open_regular(path) as f:
+        magic = f.read(6)
+        f.seek(0)
+        if magic == b"\x93NUMPY":
+            raise ModelFileError(f"{path!r} is a single .npy array, not a tinynet model (.npz)")
+        if magic[:2] != b"PK":
+            raise ModelFileError(f"{path!r} is not a readable .npz file: it is not a zip archive, "
+                                 "so not a tinynet model (net.save writes one .npz file)")
+        try:
+            with zipfile.ZipFile(f) as archive:
+                return _read_archive(archive, path)
+        except ModelFileError:
+            raise
+        except _ARCHIVE_ERRORS as exc:
+            raise ModelFileError(f"{path!r} is not a readable .npz file (truncated or corrupt?): "
+                                 f"{type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def _read_archive(archive, path):
+    names = archive.namelist()
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ModelFileError(f"{path!r} holds two members named {twice[0]!r}; a file written by "
+                             "tinynet never does, so it is refused")
+    keys = [name[:-4] if name.endswith(".npy") else name for name in names]
+    if "architecture" not in keys or "params" not in keys:
+        raise ModelFileError(f"{path!r} is an .npz file but not a tinynet model "
+                             f"(it holds {sorted(keys)})")
+    text = _read_npy(archive, "architecture.npy", path, size_limit=MAX_ARCHITECTURE_BYTES)
+    if text.dtype.kind != "U" or text.shape != ():
+        raise ModelFileError(f"{path!r}: the architecture member is not a JSON string")
+    architecture = _parse_architecture(str(text), path)
+    unknown = sorted(set(keys) - set(MEMBERS[architecture["format_version"]]))
+    if unknown:
+        raise ModelFileError(f"{path!r} holds members a format-{architecture['format_version']} "
+                             f"model file does not have: {unknown}")
+    arrays = {name: _read_npy(archive, f"{name}.npy", path, shape=shape,
+                              dtype=architecture["dtype"])
+              for name, shape in _sizes(architecture, path).items()}
+    return architecture, arrays
+
+
+# ---------------------------------------------------------------------------- building
+
+def _record(record, what, path):
+    if not (isinstance(record, dict) and isinstance(record.get("type"), str)
+            and isinstance(record.get("config", {}), dict)):
+        raise ModelFileError(f"{path!r}: the architecture record's {what} must be "
+                             f'{{"type": name, "config": {{...}}}}, got {str(record)[:200]}')
+    return record["type"], record.get("config", {})
+
+
+def _class(name, registry, what, path, is_layer):
+    cls = registry.get(name)
+    if cls is None or (isinstance(cls, type) and issubclass(cls, layers_module.Layer)) != is_layer:
+        hint = (" Register custom layers with tn.register(cls) or pass custom_layers={name: cls}."
+                if is_layer else " Register it with tn.register(cls).")
+        raise ModelFileError(f"{path!r} uses an unknown {what} {name!r}.{hint}")
+    return cls
+
+
+def _check_before_building(records, n_params, path):
+    """Refuse built-in layers that need more parameters than the file holds, before building
+    them (a ``Dense(3, 10**8)`` record must not allocate gigabytes to find that out)."""
+    for i, (cls, config) in enumerate(records):
+        if cls is not layers_module.Dense:
+            continue
+        n_in, n_out = config.get("n_in"), config.get("n_out")
+        if all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (n_in, n_out)) \
+                and n_out * (n_in + 1) > n_params:
+            raise ModelFileError(f"{path!r}: layers[{i}] Dense({n_in} -> {n_out}) needs "
+                                 f"{n_out * (n_in + 1):,} parameters, but the file's parameter "
+                                 f"vector holds {n_params:,}")
+
+
+def _compare_blocks(net, architecture, path):
+    made = [[b.name, list(b.shape)] for b in net.blocks]
+    recorded = architecture["blocks"]
+    if made == recorded:
+        return
+    for i, (a, b) in enumerate(zip(made, recorded)):
+        if a != b:
+            raise ModelFileError(
+                f"{path!r}: the layers disagree with the blocks record at block {i}: the layers "
+                f"make {a[0]} {tuple(a[1])}, the record says {b[0]} {tuple(b[1])}")
+    raise ModelFileError(f"{path!r}: the layers make {len(made)} parameter blocks, the blocks "
+                         f"record lists {len(recorded)}")
 
 
 def load(path, custom_layers=None):
-    """Read a model written by ``save``; -> Network with identical parameters."""
+    """Read a model written by ``save``; -> Network with identical parameters.
+
+    custom_layers: {class name: Layer subclass} for classes not registered with
+    ``tn.register``. Raises FileNotFoundError for a missing file and ModelFileError for
+    anything that is not a tinynet model.
+    """
     from .network import Network
 
-    path = _fspath(path)
+    path = _path(path)
     _check_custom_layers(custom_layers)
-    architecture, params = _read(path)
-    registry = dict(_LAYERS, **(custom_layers or {}))
+    architecture, arrays = _read(path)
+    params = arrays["params"]
+    registry = dict(_REGISTRY, **(custom_layers or {}))
+    layer_records = architecture.get("layers")
+    if not isinstance(layer_records, list) or not layer_records:
+        raise ModelFileError(f"{path!r}: the architecture record has no list of layers")
+    records = [_record(r, f"layers[{i}]", path) for i, r in enumerate(layer_records)]
+    records = [(_class(name, registry, "layer", path, True), config) for name, config in records]
+    loss_name, loss_config = _record(architecture.get("loss"), "loss", path)
+    loss_cls = _class(loss_name, registry, "loss", path, False)
+    penalty = architecture.get("penalty")
+    if penalty is not None:
+        penalty_name, penalty_config = _record(penalty, "penalty", path)
+        penalty_cls = _class(penalty_name, registry, "penalty", path, False)
+    _check_before_building(records, params.size, path)
     try:
-        layers = [_build(r, registry, "layer", path) for r in architecture["layers"]]
-        loss = _build(architecture["loss"], _LOSSES, "loss", path)
-        penalty = (None if architecture["penalty"] is None
-                   else _build(architecture["penalty"], _PENALTIES, "penalty", path))
-        net = Network(layers, loss=loss, penalty=penalty, seed=architecture.get("seed"),
-                      dtype=np.dtype(architecture["dtype"]))
-    except ModelFileError:
-        raise
+        with layers_module.initial_draws_skipped():  # the stored vector replaces them
+            net = Network([cls(**config) for cls, config in records], loss=loss_cls(**loss_config),
+                          penalty=None if penalty is None else penalty_cls(**penalty_config),
+                          seed=architecture.get("seed"), dtype=np.dtype(architecture["dtype"]))
     except (KeyError, TypeError, ValueError) as exc:  # ValueError: a constructor refused a value
         raise ModelFileError(f"{path!r}: the architecture record is incomplete or invalid "
                              f"({exc!r})") from None
-    expected = [[b.name, list(b.shape)] for b in net.blocks]
-    if architecture.get("blocks", expected) != expected or params.shape != net.params.shape:
-        raise ModelFileError(f"{path!r}: the parameter vector ({params.shape}) does not fit the "
-                             f"architecture ({net.params.shape})")
-    if params.dtype.kind != "f" or not np.all(np.isfinite(params)):
-        raise ModelFileError(f"{path!r}: the parameter vector is not finite floating point")
+    _compare_blocks(net, architecture, path)
+    if not np.all(np.isfinite(params)):
+        raise ModelFileError(f"{path!r}: the parameter vector is not finite (it holds NaN or inf)")
     net.params[...] = params
+    trained_on = architecture.get("trained_on")
+    net.trained_on = trained_on if isinstance(trained_on, str) else None
     return net
 
 

@@ -11,9 +11,12 @@ partial batch kept. Per batch: forward + backward into ``net.grads``, then one
 
 Epoch metrics (the keys of ``history.history``):
 
-- ``loss``: the mean of the batch losses weighted by batch size, each taken on the forward
-  pass of its batch (before that batch's update, dropout on): cheap, and for a full batch
-  exactly the course's J at the start of the epoch.
+- ``loss``: the mean of the mini-batch costs weighted by batch size, each taken on the forward
+  pass of its batch (before that batch's update, dropout on, the L2 penalty computed with that
+  batch's m): free, and for a full batch exactly the course's J at the start of the epoch.
+  With mini-batches it is NOT ``net.cost(X, y)`` after the epoch: the weights moved during
+  the epoch, and ``lambd/(2m)`` with a batch's m weighs the penalty more (batches of 32 out
+  of 400 rows count it 12.5 times). For the full-data cost, call ``net.cost(X, y)``.
 - ``accuracy`` (classification losses): like ``loss``, a running value over the epoch's batches,
   taken from the scores of each batch's own forward pass (as Keras does): free, since it needs
   no extra forward pass. ``net.score(X, y)`` gives the accuracy of the final model.
@@ -49,7 +52,8 @@ class History:
     """What ``fit`` returns: one value per epoch for each metric.
 
     ``history.history``: {"loss": [...], "accuracy": [...], "val_loss": [...], ..., "lr": [...]}
-    (Keras' layout); ``history["loss"]`` is the same list; ``history.epochs`` is the number of
+    (Keras' layout); ``history["loss"]`` is the same list (each value the mean of that epoch's
+    mini-batch costs, see the module docstring); ``history.epochs`` is the number of
     completed epochs; ``history.plot(ax=None)`` draws the curves (see ``tinynet.plot.history``).
     """
 
@@ -303,11 +307,9 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
         callback.on_train_begin(net, history)
 
     params, grads = net.params, net.grads
-    optimizer._check(params, grads)  # once: the buffers are the same for every batch
     cost_and_grad, step, score = net._cost_and_grad, optimizer._step_checked, net.loss.score
     start_params = np.empty_like(params)
-    from tqdm.auto import tqdm  # imported here: tqdm.auto warns at import time without ipywidgets
-    bar = tqdm(total=epochs, unit="epoch", disable=not progress, leave=True,
+    bar = _progress_bar(progress)(total=epochs, unit="epoch", disable=not progress, leave=True,
                mininterval=PROGRESS_INTERVAL, dynamic_ncols=True)
     last_postfix = 0.0
     try:
@@ -362,6 +364,16 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     return history
 
 
+def _progress_bar(progress):
+    """tqdm's class: the notebook-aware one only when a bar is shown (imported here, since
+    tqdm.auto warns about a missing ipywidgets at import, even for a disabled bar)."""
+    if progress:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm
+
+
 def _diverged(net, optimizer, start_params, history, epoch, batch, n_batches, J):
     np.copyto(net.params, start_params)
     optimizer.reset()
@@ -394,6 +406,7 @@ def _check_fit_args(net, X, y, epochs, batch_size, optimizer, shuffle, validatio
     elif not isinstance(optimizer, Optimizer):
         raise TypeError("optimizer must be a tinynet.optim.Optimizer such as Adam(lr=1e-3), "
                         f"got {type(optimizer).__name__} {optimizer!r}")
+    optimizer._check(net.params, net.grads)  # once, before any callback runs
     for value, name in ((shuffle, "shuffle"), (progress, "progress")):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {value!r}")

@@ -43,7 +43,7 @@ plt.show()
 # ## One model, five initializations
 
 # %%
-def model(init, scale=0.01, seed=3):
+def model(init, scale=None, seed=3):
     """[2, 10, 5, 1]: Dense-ReLU-Dense-ReLU-Dense, sigmoid cross-entropy."""
     return tn.Network([tn.Dense(2, 10, init=init, scale=scale), tn.ReLU(),
                        tn.Dense(10, 5, init=init, scale=scale), tn.ReLU(),
@@ -51,8 +51,8 @@ def model(init, scale=0.01, seed=3):
                       loss=tn.SigmoidCrossEntropy(), seed=seed)
 
 ITERATIONS = 15000          # the course's num_iterations; each epoch is one full-batch step
-inits = {"zeros": ("zeros", 0.01), "large random (scale=10)": ("normal", 10.0),
-         "He": ("he", 0.01), "Xavier": ("xavier", 0.01), "Glorot": ("glorot", 0.01)}
+inits = {"zeros": ("zeros", None), "large random (scale=10)": ("normal", 10.0),
+         "He": ("he", None), "Xavier": ("xavier", None), "Glorot": ("glorot", None)}
 nets, histories = {}, {}
 for name, (init, scale) in inits.items():
     net = model(init, scale)

@@ -127,7 +127,7 @@ plt.show()
 X, y = tn.datasets.load("moons")
 depth, width = 10, 32
 
-def deep_net(activation, init, scale=0.01):
+def deep_net(activation, init, scale=None):
     layers, n_in = [], X.shape[1]
     for _ in range(depth - 1):
         layers += [tn.Dense(n_in, width, init=init, scale=scale), activation()]
@@ -148,7 +148,7 @@ activations = {"ReLU": tn.ReLU, "tanh": tn.Tanh}
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for ax, (act, cases) in zip(axes, configs.items()):
     for label, init, scale in cases:
-        net = deep_net(activations[act], init, scale if scale else 0.01)
+        net = deep_net(activations[act], init, scale)
         s = activation_sizes(net, X)[:-1]   # hidden layers 1..9 (the last one is the output score)
         ax.semilogy(np.arange(1, depth), s, "o-", label=label)
         print(f"{act:>4} {label:<24} rms(a[l]) for l = 1..9: " + " ".join(f"{v:.1e}" for v in s))
@@ -176,7 +176,7 @@ plt.show()
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for ax, (act, cases) in zip(axes, configs.items()):
     for label, init, scale in cases:
-        net = deep_net(activations[act], init, scale if scale else 0.01)
+        net = deep_net(activations[act], init, scale)
         J, _ = net.cost_and_grad(X, y)
         grads = net.gradients()
         db = np.array([np.linalg.norm(grads[f"b{l}"]) for l in range(1, depth)])
@@ -209,7 +209,7 @@ plt.show()
 fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharey=True)
 for row, (act, cases) in zip(axes, configs.items()):
     for ax, (label, init, scale) in zip(row, cases):
-        net = deep_net(activations[act], init, scale if scale else 0.01)
+        net = deep_net(activations[act], init, scale)
         monitor = tn.GradientNormMonitor()
         history = net.fit(X, y, epochs=300, batch_size=64, optimizer=tn.SGD(lr=0.01),
                           callbacks=[monitor], progress=False)
