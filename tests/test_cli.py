@@ -1,10 +1,12 @@
 """The command line, run the way users run it."""
 
+import os
 import subprocess
 import sys
 
 import pytest
 
+import tinynet
 from tinynet.cli import main
 
 
@@ -43,7 +45,6 @@ def test_train_then_info_then_gradcheck(tmp_path, capsys):
     assert "test accuracy" in capsys.readouterr().out
     assert main(["info", str(out / "model.npz")]) == 0
     assert "Dense(2 -> 6)" in capsys.readouterr().out
-    pytest.importorskip("tinynet.checking")
     result = run("gradcheck", str(out / "model.npz"), "--data", "flower", "--m", "16")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "W1" in result.stdout
@@ -53,17 +54,75 @@ def test_train_then_info_then_gradcheck(tmp_path, capsys):
     (["train", "--epochs", "0"], "--epochs: expected a positive integer"),
     (["train", "--lr", "-1"], "--lr"),
     (["train", "--hidden", "16,x"], "--hidden"),
+    (["train", "--hidden", "16,,16"], "--hidden: expected comma-separated positive layer widths"),
     (["train", "--data", "mnist"], "invalid choice"),
     (["train", "--keep-prob", "1.5"], "--keep-prob"),
+    (["train", "--m", "1"], "--m: expected at least 10 examples (a quarter is held out"),
+    (["train", "--m", "3"], "--m: expected at least 10 examples"),
     (["info", "missing.npz"], "tinynet: error: model file 'missing.npz' not found"),
+    (["info", "."], "tinynet: error: '.' is a folder, not a model file"),
+    (["gradcheck", "model.npz", "--no-penalty", "--data", "mnist"], "--data: invalid choice"),
     (["frobnicate"], "invalid choice"),
+    ([], "the following arguments are required: COMMAND"),
 ])
-def test_bad_arguments_exit_2_with_one_error_line_and_no_traceback(args, message, tmp_path):
+def test_bad_arguments_exit_2_with_exactly_one_line_on_stderr(args, message, tmp_path):
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if "error:" in line]
-    assert len(errors) == 1 and message in errors[0]
-    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr    # no usage block, no traceback
+    assert result.stderr.startswith("tinynet") and message in result.stderr
+
+
+def test_info_on_a_run_folder_points_at_its_model(tmp_path):
+    (tmp_path / "run").mkdir()
+    tn_net().save(tmp_path / "run" / "model.npz")
+    result = run("info", "run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == ("tinynet: error: 'run' is a folder, not a model file; did you mean "
+                             "'run/model.npz'?\n")
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"tinynet {tinynet.__version__}"
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    tn_net().save(tmp_path / "model.npz")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader (`| head -1`) is gone before tinynet writes
+    try:
+        result = subprocess.run([sys.executable, "-m", "tinynet", "info", "model.npz"],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                                timeout=120)
+    finally:
+        os.close(write_end)
+    assert result.stderr == "" and result.returncode == 1
+
+
+def test_gradcheck_uses_the_recorded_training_data_and_says_so(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--data", "spirals", "--hidden", "8", "--epochs", "2", "--l2", "0.5",
+                 "--out", str(out), "--quiet"]) == 0
+    result = run("gradcheck", str(out / "model.npz"), "--m", "12")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("checking on spirals (the data the model was trained on): "
+                                    "12 examples, seed 0, with the penalty")
+    result = run("gradcheck", str(out / "model.npz"), "--m", "12", "--no-penalty")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "without the penalty" in result.stdout.splitlines()[0]
+
+
+def test_gradcheck_says_when_it_falls_back_to_moons(tmp_path):
+    net = tn_net()
+    net.save(tmp_path / "model.npz")  # saved from Python: no training data recorded
+    result = run("gradcheck", "model.npz", "--m", "8", cwd=tmp_path)
+    assert result.stdout.startswith("checking on moons (the default: the model file does not "
+                                    "name its training data)")
+
+
+def tn_net():
+    return tinynet.Network([tinynet.Dense(2, 3), tinynet.Tanh(), tinynet.Dense(3, 2)],
+                           loss=tinynet.SoftmaxCrossEntropy(), seed=0)
 
 
 def test_gradcheck_on_data_that_does_not_fit_the_model_exits_2(tmp_path, capsys):

@@ -6,7 +6,6 @@ The notebooks are built and executed from their sources with ``python notebooks/
 """
 
 import ast
-import os
 import re
 import time
 from decimal import Decimal, InvalidOperation
@@ -67,14 +66,15 @@ def python3_kernel():
 
 
 @parametrize
-def test_notebook_runs_top_to_bottom(path, python3_kernel, monkeypatch):
+def test_notebook_runs_top_to_bottom(path, python3_kernel, monkeypatch, tmp_path):
     # The kernel inherits this environment: without MPLBACKEND (CI sets Agg) ipykernel picks the
     # inline backend, as in a browser session.
     monkeypatch.delenv("MPLBACKEND", raising=False)
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")   # quiet debugger warning
     nb = read(path)
+    # run in a temporary folder: what a notebook writes (06 saves a model) is not left behind
     client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=python3_kernel,
-                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+                                     resources={"metadata": {"path": str(tmp_path)}})
     start = time.perf_counter()
     client.execute()          # a failing cell raises CellExecutionError with its source
     seconds = time.perf_counter() - start

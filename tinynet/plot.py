@@ -27,10 +27,12 @@ def _axes(ax, **subplot_kw):
 
 def decision_boundary(net, X, y, ax=None, resolution=200, padding=0.5, cmap="Spectral",
                       title=None):
-    """Filled contour of the predicted class over a grid around the data, the points on top.
+    """Filled contour of the predicted class over a grid around the data, the points on top,
+    and a legend of the classes (outside the axes, so it never hides a point).
 
     net: a trained Network with 2 inputs and a classification loss; X: (m, 2); y: labels (m,)
     or one-hot (m, C). resolution: grid points per axis; padding: margin around the data.
+    title: name the data set here, e.g. "decision boundary: moons".
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -45,8 +47,14 @@ def decision_boundary(net, X, y, ax=None, resolution=200, padding=0.5, cmap="Spe
     n_classes = int(max(predicted.max(), labels.max())) + 1
     levels = np.arange(n_classes + 1) - 0.5
     ax.contourf(gx, gy, predicted, levels=levels, cmap=cmap, alpha=0.6)
-    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, vmin=-0.5, vmax=n_classes - 0.5,
-               edgecolors="k", linewidths=0.5, s=20)
+    points = ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, vmin=-0.5, vmax=n_classes - 0.5,
+                        edgecolors="k", linewidths=0.5, s=20)
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], linestyle="", marker="o", markersize=5, markeredgecolor="k",
+                      markeredgewidth=0.5, markerfacecolor=points.cmap(points.norm(k)),
+                      label=f"class {k}") for k in range(n_classes)]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+              title="true class", title_fontsize="small")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("$x_1$")
@@ -81,8 +89,9 @@ def history(history, ax=None, metrics=("loss", "accuracy")):
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     handles = [h for axis in axes for h in axis.get_legend_handles_labels()[0]]
-    axes[-1].legend(handles, [h.get_label() for h in handles], loc="center right",
-                    fontsize="small", framealpha=0.9)
+    # below the axes: inside, the legend always lies on some curve of some run
+    axes[-1].legend(handles, [h.get_label() for h in handles], loc="upper center",
+                    bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small")
     ax.set_title("training history")
     return fig
 
@@ -117,11 +126,12 @@ def gradcheck_report(report, ax=None):
     ax.set_xticks(range(len(names)), names)
     ax.set_ylim(FLOOR / 10, max(1.0, values.max() * 10) if len(values) else 1.0)
     ax.set_ylabel("relative difference  ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖)")
-    verdict = "passed" if getattr(report, "passed", True) else "FAILED"
+    verdict = "PASSED" if getattr(report, "passed", True) else "FAILED"  # as print(report) says
     total = getattr(report, "difference", None)
-    ax.set_title(f"gradient check: {verdict}" + (f" (overall {total:.2e})" if total is not None
-                                                  else ""))
-    ax.legend(loc="upper right", fontsize="small")
+    ax.set_title(f"gradient check {verdict}" + (f" (overall {total:.2e})" if total is not None
+                                                 else ""))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title="verdict bands",
+              title_fontsize="small")
     return fig
 
 
@@ -145,7 +155,7 @@ def gradient_norms(monitor, ax=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel("‖dθ‖₂ of the block")
     ax.set_title("gradient norms per block")
-    ax.legend(fontsize="small", ncol=2)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
