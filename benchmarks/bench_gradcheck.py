@@ -138,7 +138,7 @@ def main():
             ("db3 doubled", make_net(dense=BiasDoubled), {"b3"}),
             ("ReLU2 derivative inverted", make_net(act2=ReLUInverted), {"W1", "b1", "W2", "b2"}),
             ("loss forgets 1/m", make_net(loss=ForgetsM), {"W1", "b1", "W2", "b2", "W3", "b3"})):
-        seconds, r = timed(lambda: bugged.check_gradients(X, y, mode="screen", progress=False))
+        seconds, r = timed(lambda net=bugged: net.check_gradients(X, y, mode="screen", progress=False))
         mark = "caught" if set(r.failed) == expected else "MISSED/WRONG"
         print(f"{name:<34} {seconds:>8.2f}  {', '.join(r.failed):<28} {mark}")
 

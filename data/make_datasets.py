@@ -39,7 +39,10 @@ def write_csv(path, X, y):
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def main(out_dir=Path(__file__).resolve().parent):
+HERE = Path(__file__).resolve().parent
+
+
+def main(out_dir=HERE):
     for name in SPECS:
         X, y = generate(name)
         write_csv(Path(out_dir) / f"{name}.csv", X, y)

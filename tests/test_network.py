@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from numeric import Scale, assert_gradients_close, away_from_kinks, numeric_gradient, relative_error
+from numeric import Scale, assert_gradients_close, numeric_gradient, relative_error
 
 
 def course_dicts(rng, sizes):

@@ -3,7 +3,6 @@ boundary names its classes and its data set, a check's title speaks like print(r
 
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
