@@ -406,3 +406,14 @@ def test_register_refuses_a_built_in_name_and_what_is_not_a_class():
     with pytest.raises(TypeError, match="register expects a class"):
         tn.register(L1(0.1))
     assert tn.register_layer is tn.register
+
+
+def test_the_name_of_the_training_data_is_saved_with_the_model(tmp_path):
+    net = make_net()
+    assert net.trained_on is None
+    net.trained_on = "moons"
+    net.save(tmp_path / "m.npz")
+    assert tn.load(tmp_path / "m.npz").trained_on == "moons"
+    net.trained_on = 3
+    with pytest.raises(TypeError, match=r"net\.trained_on must be None or the name of a data set"):
+        net.save(tmp_path / "m.npz")
