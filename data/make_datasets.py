@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tinynet import datasets
 
+HERE = Path(__file__).resolve().parent
+
 # name -> (generator, keyword arguments). Train and test sets are drawn separately with seeds
 # 1 and 2, as the course's notebooks do for their circles and football data.
 SPECS = {
@@ -37,9 +39,6 @@ def write_csv(path, X, y):
     lines = ["x1,x2,label"]
     lines += [f"{float(a)!r},{float(b)!r},{int(c)}" for (a, b), c in zip(X, y)]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(out_dir=HERE):

@@ -138,3 +138,19 @@ def test_a_file_that_is_not_a_model_exits_2(tmp_path, capsys):
     bad.write_text("not a model")
     assert main(["info", str(bad)]) == 2
     assert "tinynet: error: cannot load model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda path: path.write_text("not a model"), "tinynet: error: cannot load model 'model.npz': "),
+    (lambda path: os.mkfifo(path), "is a pipe, not a model file"),
+    (lambda path: tn_net().save(path), "data set 'spirals' does not fit this model"),
+], ids=["text file", "fifo", "data that do not fit"])
+def test_file_errors_exit_2_with_exactly_one_line_on_stderr(tmp_path, make, message):
+    if not hasattr(os, "mkfifo") and "pipe" in message:
+        pytest.skip("no FIFOs here")
+    make(tmp_path / "model.npz")
+    result = subprocess.run([sys.executable, "-m", "tinynet", "gradcheck", "model.npz", "--data",
+                             "spirals", "--m", "9"], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

@@ -129,7 +129,7 @@ def _describe(obj, where, check_shapes=False):
         other = " (another class of that name is registered)" if name in _REGISTRY else ""
         raise TypeError(f"cannot save: {where} is a {name}, which tn.load would not know{other}; "
                         f"call tn.register({name}) first, in this program and in the one that loads")
-    if name not in _BUILTINS or _BUILTINS[name] is not cls:
+    if _BUILTINS.get(name) is not cls:  # a custom class: check that load could rebuild it
         _check_rebuild(obj, cls, config, where, check_shapes)
     return {"type": name, "config": config}
 
@@ -141,7 +141,7 @@ def _check_rebuild(obj, cls, config, where, check_shapes):
     try:
         rebuilt = cls(**config)
     except Exception as exc:  # any failure of the user's constructor means load would fail too
-        raise TypeError(f"cannot save {where} {obj!r}: {cls.__name__}(**{config!r}) fails "
+        raise TypeError(f"cannot save {where} {obj!r}: {name}(**{config!r}) fails "
                         f"({type(exc).__name__}: {exc}); {fix}") from None
     if check_shapes:
         have = {key: array.shape for key, array in obj.params.items()}
