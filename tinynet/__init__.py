@@ -7,15 +7,13 @@
 """
 
 from . import datasets, optim, plot
-from .checking import check_gradients
-from .layercheck import check_layer, gradcheck
+from .checking import GradCheckReport, check_gradients, check_layer, gradcheck
 from .layers import Activation, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidCrossEntropy, SoftmaxCrossEntropy
 from .network import Network
 from .optim import (SGD, Adam, InverseTimeDecay, Momentum, Optimizer, RMSProp,
                     ScheduledInverseTimeDecay, StepDecay)
 from .penalties import L2
-from .report import GradCheckReport
 from .serialization import ModelFileError, load, register_layer
 from .training import (Callback, EarlyStopping, GradientCheck, GradientCheckFailed,
                        GradientNormMonitor, History)
