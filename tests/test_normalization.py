@@ -284,3 +284,124 @@ def test_a_file_whose_buffers_do_not_fit_is_refused(tmp_path):
     with pytest.raises(tn.ModelFileError, match="has no buffers array"):
         tn.load(tmp_path / "none.npz")
     assert json.loads(str(arrays["architecture"]))["buffers"][0] == [1, "running_mean", [8]]
+
+
+# ---- the gradient checker on normalization layers ----------------------------------
+
+class HandBatchNorm(tn.Layer):
+    """Batch normalization written by a learner, backward staged through μ and σ² step by step."""
+
+    def __init__(self, n, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.add_param("gamma", np.ones(n))
+        self.add_param("beta", np.zeros(n))
+
+    def forward(self, x, training=False):
+        self.x = x
+        self.mu = x.mean(axis=0)
+        self.var = ((x - self.mu) ** 2).mean(axis=0)
+        self.xhat = (x - self.mu) / np.sqrt(self.var + self.eps)
+        return self.params["gamma"] * self.xhat + self.params["beta"]
+
+    def backward(self, dout):
+        m = dout.shape[0]
+        self.grads["gamma"] = (dout * self.xhat).sum(axis=0)
+        self.grads["beta"] = dout.sum(axis=0)
+        dxhat = dout * self.params["gamma"]
+        dvar = (dxhat * (self.x - self.mu)).sum(axis=0) * -0.5 * (self.var + self.eps) ** -1.5
+        dmu = -(dxhat / np.sqrt(self.var + self.eps)).sum(axis=0) \
+            + dvar * (-2 * (self.x - self.mu)).mean(axis=0)
+        return dxhat / np.sqrt(self.var + self.eps) + dvar * 2 * (self.x - self.mu) / m + dmu / m
+
+
+class ConstantStatsBatchNorm(HandBatchNorm):
+    """The classic bug: μ and σ² treated as constants in backward."""
+
+    def backward(self, dout):
+        self.grads["gamma"] = (dout * self.xhat).sum(axis=0)
+        self.grads["beta"] = dout.sum(axis=0)
+        return dout * self.params["gamma"] / np.sqrt(self.var + self.eps)
+
+
+def bn_net(norm=tn.BatchNorm, seed=0):
+    return tn.Network([tn.Dense(3, 6), norm(6), tn.Tanh(), tn.Dense(6, 5), tn.BatchNorm(5),
+                       tn.ReLU(), tn.Dense(5, 3)], loss=tn.SoftmaxCrossEntropy(),
+                      penalty=tn.L2(0.1), seed=seed)
+
+
+def bn_data(m=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(m, 3)), rng.integers(0, 3, size=m)
+
+
+def buffers_of(net_or_layer):
+    layers = getattr(net_or_layer, "layers", [net_or_layer])
+    return [(k, v.copy()) for layer in layers for k, v in layer.buffers.items()]
+
+
+def assert_same_buffers(before, after):
+    assert [k for k, _ in before] == [k for k, _ in after]
+    for (_, a), (_, b) in zip(before, after):
+        assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("make, training", [
+    (lambda: tn.BatchNorm(4, momentum=0.3), True), (lambda: tn.BatchNorm(4), False),
+    (lambda: HandBatchNorm(4), True), (lambda: tn.LayerNorm(4), True), (Softmax, True)])
+def test_check_layer_passes_on_correct_normalization_layers(make, training):
+    layer = make()
+    x = np.random.default_rng(5).normal(1.0, 2.0, size=(6, 4))
+    if layer.buffers:                              # running statistics away from their start
+        layer.forward(x * 3 + 1, training=True)
+    before = buffers_of(layer)
+    report = tn.check_layer(layer, x, training=training)
+    assert report.passed, report
+    assert_same_buffers(before, buffers_of(layer))
+
+
+def test_check_layer_catches_batchnorm_with_constant_statistics():
+    x = np.random.default_rng(6).normal(size=(6, 4))
+    report = tn.check_layer(ConstantStatsBatchNorm(4), x)
+    assert report.failed == ["x"] and report.blocks["x"] > 1e-3
+    assert tn.check_layer(HandBatchNorm(4), x).passed
+
+
+@pytest.mark.parametrize("mode", ["full", "sample", "screen"])
+def test_check_gradients_passes_on_a_batchnorm_network_and_keeps_its_running_statistics(mode):
+    net = bn_net()
+    X, y = bn_data()
+    net.fit(X, y, epochs=3, batch_size=4, progress=False)          # statistics off their start
+    before, theta = buffers_of(net), net.params.copy()
+    report = net.check_gradients(X, y, mode=mode)
+    assert report.passed, report
+    assert_same_buffers(before, buffers_of(net))
+    assert net.params.tobytes() == theta.tobytes()
+
+
+def test_check_gradients_passes_on_layernorm_and_softmax_networks():
+    X, y = bn_data(seed=1)
+    net = tn.Network([tn.Dense(3, 6), tn.LayerNorm(6), tn.Tanh(), tn.Dense(6, 3), tn.Softmax()],
+                     loss=tn.MeanSquaredError(), seed=1)
+    assert net.check_gradients(X, np.eye(3)[y]).passed
+
+
+def test_check_gradients_catches_the_constant_statistics_bug_in_a_network():
+    X, y = bn_data(seed=2)
+    assert bn_net(HandBatchNorm, seed=2).check_gradients(X, y).passed
+    report = bn_net(ConstantStatsBatchNorm, seed=2).check_gradients(X, y)
+    assert not report.passed
+    failed = report.failed
+    assert "W1" in failed                        # the layer before the faulty batch norm
+    assert "gamma2" not in failed and "W4" not in failed
+
+
+def test_a_gradient_check_callback_does_not_change_training_of_a_batchnorm_network():
+    X, y = bn_data(m=16, seed=3)
+    checked, plain = bn_net(seed=3), bn_net(seed=3)
+    callback = tn.GradientCheck(X, y, every=1)
+    checked.fit(X, y, epochs=3, batch_size=8, callbacks=[callback], progress=False)
+    plain.fit(X, y, epochs=3, batch_size=8, progress=False)
+    assert len(callback.reports) == 4 and all(r.passed for _, r in callback.reports)
+    assert checked.params.tobytes() == plain.params.tobytes()
+    assert_same_buffers(buffers_of(plain), buffers_of(checked))

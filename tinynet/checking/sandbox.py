@@ -3,7 +3,8 @@
 Whatever the model's dtype, θ and dθ are float64 copies bound into the layers for the
 duration of the check; on exit the original buffers are bound again and every piece of
 layer state a check may change (random generators, dropout's keep_prob and masks, the
-flags the checker sets) is restored bit for bit, also when the check raises.
+flags the checker sets, the buffers that a training-mode forward updates such as
+BatchNorm's running statistics) is restored bit for bit, also when the check raises.
 """
 
 from contextlib import contextmanager
@@ -21,11 +22,16 @@ class LayerState:
         self.layer = layer
         self.rng = layer.rng.bit_generator.state
         self.flags = {name: getattr(layer, name) for name in FLAGS if hasattr(layer, name)}
+        # (the array itself, a copy of its values): every perturbed forward updates them
+        self.buffers = {name: (array, array.copy()) for name, array in layer.buffers.items()}
 
     def restore(self):
         self.layer.rng.bit_generator.state = self.rng
         for name, value in self.flags.items():
             setattr(self.layer, name, value)
+        for name, (array, values) in self.buffers.items():
+            self.layer.buffers._bind(name, array)
+            array[...] = values
 
 
 @contextmanager
