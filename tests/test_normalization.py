@@ -405,3 +405,62 @@ def test_a_gradient_check_callback_does_not_change_training_of_a_batchnorm_netwo
     assert len(callback.reports) == 4 and all(r.passed for _, r in callback.reports)
     assert checked.params.tobytes() == plain.params.tobytes()
     assert_same_buffers(buffers_of(plain), buffers_of(checked))
+
+
+class BatchCenter(tn.Layer):
+    """Subtracts the batch mean of each feature and scales by a learnable gamma: mixes examples."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.add_param("gamma", np.full(n, 1.5))
+
+    def forward(self, x, training=False):
+        self.centered = x - x.mean(axis=0)
+        return self.centered * self.params["gamma"]
+
+    def backward(self, dout):
+        self.grads["gamma"] = (dout * self.centered).sum(axis=0)
+        g = dout * self.params["gamma"]
+        return g - g.mean(axis=0)
+
+
+class WholeBatchNorm(tn.BatchNorm):
+    """Inherits BatchNorm but normalizes with the mean and variance of the whole batch, all
+    features together: its output columns depend on every input column."""
+
+    def forward(self, x, training=False):
+        self.mu, self.var = x.mean(), x.var()
+        self.xhat = (x - self.mu) / np.sqrt(self.var + self.eps)
+        return self.params["gamma"] * self.xhat + self.params["beta"]
+
+    def backward(self, dout):
+        self.grads["gamma"] = (dout * self.xhat).sum(axis=0)
+        self.grads["beta"] = dout.sum(axis=0)
+        dxhat = dout * self.params["gamma"]
+        return (dxhat - dxhat.mean() - self.xhat * (dxhat * self.xhat).mean()) \
+            / np.sqrt(self.var + self.eps)
+
+
+@pytest.mark.parametrize("middle", [BatchCenter, WholeBatchNorm])
+def test_layers_that_mix_examples_are_checked_without_stacking_batches(middle):
+    """Stacking perturbed batches (or reusing BatchNorm's per-feature path) would mix
+    statistics across perturbations and fail these correct layers."""
+    X, y = bn_data(m=10, seed=4)
+    net = tn.Network([tn.Dense(3, 6), middle(6), tn.Tanh(), tn.Dense(6, 4), middle(4), tn.Tanh(),
+                      tn.Dense(4, 3)], loss=tn.SoftmaxCrossEntropy(), seed=4)
+    assert tn.check_layer(middle(4), X[:, :3] @ np.ones((3, 4)) + X[:, :1]).passed
+    for mode in ("full", "screen"):
+        report = net.check_gradients(X, y, mode=mode)
+        assert report.passed, report
+
+
+def test_the_report_notes_a_bias_that_feeds_a_batchnorm():
+    X, y = bn_data(seed=5)
+    report = bn_net(seed=5).check_gradients(X, y)
+    assert report.passed
+    bias_notes = [n for n in report.notes if "b can be eliminated" in n]
+    assert [n.split()[0] for n in bias_notes] == ["b1", "b3"]      # both feed a BatchNorm
+    worst = report.results["b1"].worst[0]
+    assert abs(worst.analytic) < 1e-15 and abs(worst.numeric) < 1e-8          # 0 up to round-off
+    plain = tn.Network([tn.Dense(3, 6), tn.Tanh(), tn.Dense(6, 3)], loss=tn.SoftmaxCrossEntropy())
+    assert not [n for n in plain.check_gradients(X, y).notes if "eliminated" in n]

@@ -99,6 +99,8 @@ class Engine:
                 base_cols = base_in[:, cols].T
                 crossed |= crossings(layer, base_cols, col_values, axes=1)
                 col_values = self._apply(index, col_values, cols)
+            elif dense is None and plan.featurewise[index]:
+                col_values = self._featurewise(index, cols, col_values)
             else:
                 if dense is None:                                  # densify the column
                     dense = np.broadcast_to(base_in, (K,) + base_in.shape).copy()
@@ -162,6 +164,27 @@ class Engine:
             crossed = crossed.copy()
             crossed[exact] |= hit
         return dense, crossed
+
+    def _featurewise(self, index, cols, col_values):
+        """Changed columns (K, m) through a layer whose output column j depends on its input
+        column j alone, over the whole batch (BatchNorm); -> the output columns (K, m).
+
+        Each call of forward gets the base input with at most one perturbation per column,
+        so K perturbations spread over n columns take about K/n calls instead of K.
+        """
+        layer, base = self.net.layers[index], self.inputs[index]
+        order = np.argsort(cols, kind="stable")
+        sorted_cols = cols[order]
+        first = np.searchsorted(sorted_cols, sorted_cols)      # where each column's run starts
+        rounds = np.empty_like(order)
+        rounds[order] = np.arange(cols.size) - first           # k is its column's r-th perturbation
+        out = np.empty_like(col_values)
+        for r in range(rounds.max() + 1 if cols.size else 0):
+            ks = np.flatnonzero(rounds == r)
+            x = base.copy()
+            x[:, cols[ks]] = col_values[ks].T
+            out[ks] = layer.forward(x, training=True)[:, cols[ks]].T
+        return out
 
     def _apply(self, index, values, cols):
         """Forward of layers[index] on stacked values: (K, m) columns or (K, m, n) dense."""
@@ -244,15 +267,15 @@ class Engine:
         plan, after = self.plan, self.inputs + [self.scores]
         if not plan.dense[index]:
             return max(a.shape[1] for a in after[index:])
-        next_dense = index + 2
-        first_dense = next_dense + 1             # column mode until the next Dense's output
-        if next_dense < len(plan.dense) and plan.dense[next_dense] \
-                and self._shortcut(next_dense) is not None:
-            first_dense = next_dense + 3         # ... or past the shortcut
-        widths = [a.shape[1] for a in after[first_dense:]] + [self.scores.shape[1]]
-        if index + 1 < len(plan.dense) and not plan.elementwise[index + 1]:
-            widths.append(after[index + 1].shape[1])
-        return max(widths, default=1)
+        j = index + 1                    # column mode through element- and feature-wise layers
+        while j < len(plan.dense) and (plan.elementwise[j] or plan.featurewise[j]):
+            j += 1
+        if j < len(plan.dense) and not plan.dense[j]:          # densified at layers[j]
+            return max(a.shape[1] for a in after[j:])
+        first_dense = j + 1              # the next Dense's output (a rank-1 update) on
+        if j < len(plan.dense) and self._shortcut(j) is not None:
+            first_dense = j + 3          # ... or past the shortcut
+        return max([a.shape[1] for a in after[first_dense:]] + [self.scores.shape[1]])
 
     def numeric(self, block, entries, bar=None):
         """Numeric dθ for ``entries`` (flat indices) of ``block``; -> NumericResult.
@@ -264,17 +287,23 @@ class Engine:
         estimates = np.empty(entries.size)
         kinks = np.zeros(entries.size, dtype=np.int8)
         penalty = np.zeros(entries.size)
+        layer = self.net.layers[block.layer_index]
+        order = np.arange(entries.size)
+        if self.plan.dense[block.layer_index] and block.key == "W":
+            # column by column of W: the entries of one chunk change many different output
+            # columns, which a feature-wise layer (BatchNorm) then takes in few calls
+            order = np.argsort(entries % layer.n_in, kind="stable")
         for start in range(0, entries.size, chunk):
-            part = entries[start:start + chunk]
+            at = order[start:start + chunk]
+            part = entries[at]
             k = part.size
             signs = np.concatenate([np.ones(k), -np.ones(k)])
             change, crossed, pen = self.delta_J(block, np.concatenate([part, part]), signs)
-            penalty[start:start + k] = (pen[:k] - pen[k:]) / (2 * self.eps)
-            estimates[start:start + k], kinks[start:start + k] = combine(
+            penalty[at] = (pen[:k] - pen[k:]) / (2 * self.eps)
+            estimates[at], kinks[at] = combine(
                 change[:k], change[k:], crossed[:k], crossed[k:], self.eps)
             if bar is not None:
                 bar.update(k)
-        layer = self.net.layers[block.layer_index]
         penalized = self.net.penalty is not None and (id(layer), block.key) in self.penalized
         return NumericResult(estimates, kinks, penalty if penalized else None)
 

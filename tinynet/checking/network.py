@@ -11,6 +11,8 @@ assemble the report (report.py).
 
 import numpy as np
 
+from ..layers import Dense
+from ..normalization import BatchNorm
 from ..validation import check_seed, check_X, choice, flag, positive_float, positive_int, step_size
 from .engine import Engine
 from .estimate import DEFAULT_EPS, Kink
@@ -99,6 +101,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
                 notes.append(f"{r.name}: {r.penalty_share:.0%} of the gradient is the L2 term, "
                              "so a bug in the data gradient could hide there; check again with "
                              "penalty=False")
+        notes.extend(_bias_before_batchnorm(net))
         depth = sum(1 for layer in net.layers if layer.params)
         if depth >= 5:
             notes.append(f"{depth} parameterized layers: round-off accumulates with depth, "
@@ -115,3 +118,16 @@ def _sample(grads, block, k, rng):
     top = np.argsort(-g, kind="stable")[:max(1, k // 2)]
     rest = np.setdiff1d(np.arange(size), top)
     return np.sort(np.concatenate([top, rng.choice(rest, k - top.size, replace=False)]))
+
+
+def _bias_before_batchnorm(net):
+    """A note for every Dense bias that feeds a BatchNorm directly: its gradient is 0."""
+    notes = []
+    for block in net.blocks:
+        i = block.layer_index
+        if block.key == "b" and isinstance(net.layers[i], Dense) and i + 1 < len(net.layers) \
+                and isinstance(net.layers[i + 1], BatchNorm):
+            notes.append(f"{block.name} feeds {net.layers[i + 1]!r}, whose mean subtraction cancels "
+                         "it: its gradient is 0 (up to round-off) and it never trains (the course: \"b can "
+                         "be eliminated\"; BatchNorm's beta does its job)")
+    return notes

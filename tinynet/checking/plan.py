@@ -9,12 +9,16 @@ push a perturbation through a layer depends on what the layer is:
   column can be pushed through on its own;
 - rowwise: every example is treated on its own, so K perturbed batches can be stacked
   into one call of ``forward``;
+- featurewise: output column j depends on input column j only, but over the whole batch
+  (BatchNorm): never stacked; a changed column stays a column, and the changed columns of
+  many perturbations share one call of ``forward`` when they are different columns;
 - piecewise_linear: a ``slopes`` hook gives dA/dZ exactly between kinks (ReLU), which
   lets Dense → activation → Dense be one precomputed linear map;
 - dropout: a Dropout layer whose mask the checker sets (frozen) or switches off.
 """
 
 from ..layers import Dense, Dropout
+from ..normalization import BatchNorm
 from ..penalties import L2
 
 
@@ -27,6 +31,9 @@ class Plan:
         self.elementwise = [bool(getattr(layer, "elementwise", False)) and not layer.params
                             for layer in layers]
         self.rowwise = [bool(getattr(layer, "rowwise", False)) for layer in layers]
+        # A claim about forward: a subclass that keeps BatchNorm's forward keeps it.
+        self.featurewise = [isinstance(layer, BatchNorm) and type(layer).forward is BatchNorm.forward
+                            for layer in layers]
         self.dropout = [isinstance(layer, Dropout) for layer in layers]
         self.piecewise_linear = [
             hasattr(layer, "slopes") and not layer.params and layer.kinks(x[:1]) is not None
