@@ -11,6 +11,7 @@ from .checking import check_gradients
 from .layercheck import check_layer, gradcheck
 from .layers import Activation, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidCrossEntropy, SoftmaxCrossEntropy
+from .monitor import ActivationMonitor
 from .network import Network
 from .optim import (SGD, Adam, InverseTimeDecay, Momentum, Optimizer, RMSProp,
                     ScheduledInverseTimeDecay, StepDecay)
@@ -30,7 +31,7 @@ __all__ = [
     "SGD", "Momentum", "RMSProp", "Adam", "Optimizer",
     "InverseTimeDecay", "ScheduledInverseTimeDecay", "StepDecay",
     "check_gradients", "check_layer", "gradcheck", "GradCheckReport",
-    "Callback", "EarlyStopping", "GradientCheck", "GradientCheckFailed", "GradientNormMonitor",
+    "ActivationMonitor", "Callback", "EarlyStopping", "GradientCheck", "GradientCheckFailed", "GradientNormMonitor",
     "History",
     "ModelFileError", "load", "register_layer",
 ]
