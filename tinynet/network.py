@@ -84,6 +84,9 @@ class Network:
         for i, layer in enumerate(layers):
             if hasattr(layer, "need_input_grad"):
                 layer.need_input_grad = i > self._first_param_layer
+        # None, or {"out": {}, "grad": {}} while an ActivationMonitor samples a step: the forward
+        # pass then files each layer's output under its index, backprop the gradient reaching it.
+        self._tap = None
 
     # ---- the flat buffers -------------------------------------------------------------
     # Assigning ``net.params = theta`` copies theta in: rebinding the attribute would
@@ -163,9 +166,11 @@ class Network:
 
     # ---- forward and backward ---------------------------------------------------------
     def _forward(self, X, training):
-        out = X
-        for layer in self.layers:
+        out, tap = X, self._tap
+        for i, layer in enumerate(self.layers):
             out = layer.forward(out, training=training)
+            if tap is not None:
+                tap["out"][i] = out
         return out
 
     def _targets(self, y, m):
@@ -193,17 +198,23 @@ class Network:
     def _cost_and_grad(self, X, y):
         """Forward in training mode, then backward into ``self.grads`` (no checks)."""
         J = self._cost(X, y, training=True)
+        self._backward(X.shape[0])
+        return J
+
+    def _backward(self, m):
+        """Backprop from the loss of the last forward pass into ``self.grads`` (m: its rows)."""
         if self._zero_grads:  # so a custom layer that accumulates still gives one gradient
             self.grads.fill(0)
-        dout = self.loss.backward()
-        for layer in reversed(self.layers[self._first_param_layer:]):
-            dout = layer.backward(dout)
+        dout, tap = self.loss.backward(), self._tap
+        for i in range(len(self.layers) - 1, self._first_param_layer - 1, -1):
+            if tap is not None:
+                tap["grad"][i] = dout
+            dout = self.layers[i].backward(dout)
         if self.penalty is not None:
             weights = self._penalty_weights()
-            for (layer, key), dW in zip(self._penalized, self.penalty.backward(weights, X.shape[0])):
+            for (layer, key), dW in zip(self._penalized, self.penalty.backward(weights, m)):
                 g = layer.grads[key]
                 np.add(g, dW, out=g)
-        return J
 
     def forward(self, X, training=False):
         """X: (m, n_inputs) -> the raw scores (m, n_outputs) of the last layer."""
