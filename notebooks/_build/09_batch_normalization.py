@@ -324,8 +324,8 @@ plt.show()
 # ### What you should see
 #
 # - Without batch norm, only the middle learning rates (0.03 to 0.3) train well. At 0.003 the
-#   network has learned little after 100 epochs; at 1 it breaks down to chance level (the
-#   dotted line, one class in three).
+#   network has learned little after 100 epochs; at 1 training breaks down, on some seeds all
+#   the way to chance level (the dotted line, one class in three).
 # - With batch norm, every learning rate from 0.003 to 1 reaches a high accuracy on every seed.
 #   Since each layer's input is re-normalized, a step that changes `W[l]` a lot cannot blow up
 #   the scale of what the next layers see: the cost is far less sensitive to the learning rate,
@@ -390,7 +390,7 @@ print(f"accuracy with full-batch statistics {train_mode_accuracy:.1%}, "
 # ### What you should see
 #
 # - In training mode the same example gets different scores in different batches; in inference
-#   mode its scores are identical in a batch and alone. One example in training mode is refused
+#   mode its scores are the same in a batch and alone (up to the last bits of rounding). One example in training mode is refused
 #   with an error that says what to do instead.
 # - The summary lists the running statistics as buffers next to `gamma` and `beta`; they are not
 #   counted as parameters.
