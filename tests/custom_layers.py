@@ -169,11 +169,11 @@ class HooklessReLU(tn.Activation):
     elementwise = rowwise = True
 
     def forward(self, x, training=False):
-        self.x = x
-        return np.maximum(x, 0)
+        self.on = x > 0
+        return x * self.on
 
     def backward(self, dout):
-        return dout * (self.x > 0)
+        return dout * self.on
 
 
 class InPlaceReLU(tn.Activation):
@@ -261,7 +261,7 @@ class SelfRngDropoutForgetsScale(SelfRngDropout):
 
 class HooklessReLUDoubled(HooklessReLU):
     def backward(self, dout):
-        return 2 * dout * (self.x > 0)                  # should be dout * (x > 0)
+        return 2 * dout * self.on                       # should be dout * on
 
 
 # ---- broken protocol ---------------------------------------------------------------------------
