@@ -82,11 +82,15 @@ class Engine:
                 result = layer.forward(out, training=True)
                 if not np.array_equal(out, before, equal_nan=True):
                     in_place.append(index)
-                    self.inputs[index] = before
+                    # the cache holds x once per layer that passed it on unchanged (dropout off)
+                    self.inputs = [before if np.shares_memory(a, out) and a.shape == out.shape
+                                   else a for a in self.inputs]
+                    outputs = [before if np.shares_memory(a, out) and a.shape == out.shape
+                               else a for a in outputs]
                     self.notes.append(
                         f"layers[{index}] ({layer!r}) writes into its input x inside forward; the "
-                        "checker gave it copies, but in a Network that overwrites the activations "
-                        "of the layer before it (write out = x.copy() first, or use np.where)")
+                        "checker gave it copies, but in a Network that overwrites what the layers "
+                        "before it computed (write out = x.copy() first, or use np.where)")
             out = checked_output(f"layers[{index}] ({layer!r})", result, out.shape[0])
             outputs.append(out)
         self.scores = out

@@ -89,10 +89,14 @@ class _Claims:
 
     def __init__(self, layer, x, out, forward):
         self.layer, self.x, self.out, self.forward = layer, x, out, forward
-        # A second input close to x, differing everywhere, that stays on the same side of
-        # every kink at 0: the shortcuts must work for it too.
+        # A second input close to x and different in every entry (even where x is 0, as
+        # after a dead ReLU, where any layer looks row-wise), and a third one that also stays
+        # on the same side of every kink at 0, for the slopes.
         rng = np.random.default_rng(0)
-        self.x2 = x + 1e-3 * x * rng.uniform(-1, 1, size=x.shape)
+        u = rng.uniform(-1, 1, size=x.shape)
+        scale = float(np.abs(x).mean()) or 1.0
+        self.x2 = x + 1e-3 * (np.abs(x) + scale) * np.where(u < 0, u - 0.1, u + 0.1)
+        self.x3 = x + 1e-3 * x * u
         self.rng = rng
 
     def _run(self, x):
@@ -142,8 +146,8 @@ class _Claims:
             return "its kinks(x) is not x (kinks at 0), which the shortcut assumes"
         if S.shape != x.shape:
             return f"slopes(x) has shape {S.shape}, not the input's {x.shape}"
-        change = self._run(self.x2) - self.out
-        predicted = S * (self.x2 - x)
+        change = self._run(self.x3) - self.out
+        predicted = S * (self.x3 - x)
         if not _close(change, predicted, scale=np.abs(self.out) + np.abs(predicted)):
             return "forward(x + d) - forward(x) differs from slopes(x) * d"
         return ""
