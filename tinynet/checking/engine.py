@@ -15,7 +15,7 @@ import numpy as np
 
 from ..layers import Dropout
 from ..losses import MeanSquaredError
-from .estimate import DEFAULT_EPS, judge, round_off
+from .estimate import CROSSED, DEFAULT_EPS, judge, kink_code, round_off
 from .layer import checked_input_grad, checked_output, nondeterministic
 from .plan import TRUSTED, Plan
 from .policy import DEFAULT_TOL
@@ -166,13 +166,13 @@ class Engine:
     def _propagate(self, start, cols, col_values, dense, K):
         """Run perturbed activations through layers[start:].
 
-        -> (losses (K, m), their magnitude (K,) (see _losses), crossed a declared kink (K,)).
+        -> (losses (K, m), their magnitude (K,) (see _losses), kink codes (K,)).
 
         Either column mode (``cols`` (K,) and ``col_values`` (K, m): perturbation k changed
         only column cols[k] of layers[start]'s input) or dense mode (``dense`` (K, m, n)).
         """
         plan = self.plan
-        crossed = np.zeros(K, dtype=bool)
+        crossed = np.zeros(K, dtype=np.uint8)
         index = start
         while index < len(self.net.layers):
             layer, base_in = self.net.layers[index], self.inputs[index]
@@ -272,7 +272,7 @@ class Engine:
     def delta_J(self, block, entries, signs):
         """J(θ + sign·ε e_i) − J(θ) as per-example means for each (entry, sign).
 
-        -> (changes (K,), crossed a declared kink (K,), the penalty's part of the changes
+        -> (changes (K,), kink codes (K,) (estimate.kink_code), the penalty's part of the changes
         (K,), the magnitude of the perturbed losses (K,), see _losses).
         """
         net = self.net
@@ -296,13 +296,13 @@ class Engine:
             x = self.inputs[layer_index]
             before = layer.kinks(x)
             before = None if before is None else np.sign(before)   # a copy, taken before the steps
-            outs, own = [], np.zeros(K, dtype=bool)
+            outs, own = [], np.zeros(K, dtype=np.uint8)
             for k, (i, step) in enumerate(zip(entries, steps)):
                 saved = flat[i]
                 flat[i] = saved + step
                 outs.append(self._call(layer_index, x))
                 if before is not None:      # a parameter may move the kink itself (x − t)
-                    own[k] = np.any(np.sign(layer.kinks(x)) != before)
+                    own[k] = kink_code(before, layer.kinks(x), axes=None)
                 flat[i] = saved
             losses, magnitude, crossed = self._propagate(layer_index + 1, None, None,
                                                          np.stack(outs), K)
@@ -386,7 +386,7 @@ class Engine:
         crossed = False
         for index in range(start, len(self.net.layers)):
             layer, base_in = self.net.layers[index], self.inputs[index]
-            crossed |= bool(crossings(layer, base_in[None], out[None], axes=(1, 2))[0])
+            crossed |= bool(crossings(layer, base_in[None], out[None], axes=(1, 2))[0] & CROSSED)
             out = self._apply(index, out[None], None)[0]
         J = self.net.loss.forward(out, self.y)
         if self.net.penalty is not None:
@@ -395,10 +395,10 @@ class Engine:
 
 
 def crossings(layer, base, new, axes):
-    """(K,) bool: did perturbation k move any input of ``layer`` across a kink?"""
+    """(K,) uint8 kink codes (estimate.kink_code): what perturbation k did to the kinks of
+    ``layer``, whose input moved from ``base`` to ``new``."""
     before = layer.kinks(base)
     if before is None:
-        return np.zeros(new.shape[0], dtype=bool)
-    after = layer.kinks(new)
-    return (np.sign(after) != np.sign(before)).any(axis=axes)
+        return np.zeros(new.shape[0], dtype=np.uint8)
+    return kink_code(before, layer.kinks(new), axes)
 
