@@ -202,7 +202,7 @@ def test_the_summary_shows_the_buffers():
     net = tn.Network([tn.Dense(2, 3), tn.BatchNorm(3), tn.Dense(3, 2)],
                      loss=tn.SoftmaxCrossEntropy(), seed=0)
     text = net.summary()
-    assert "running_mean (3,) (buffer)" in text and "running_var (3,) (buffer)" in text
+    assert "gamma2 (3,), beta2 (3,); buffers running_mean (3,), running_var (3,)" in text
     assert f"{(6 + 3) + (3 + 3) + (6 + 2)} parameters" in text
 
 
@@ -228,6 +228,15 @@ def test_add_buffer_refuses_a_name_taken_by_a_parameter_and_bad_values():
         layer.add_buffer("gamma", np.zeros(2))
     with pytest.raises(ValueError, match="buffer 'count' contains NaN"):
         layer.add_buffer("count", np.array([np.nan]))
+
+
+def test_fit_names_a_last_mini_batch_of_one_example_for_batchnorm():
+    X, y = tn.datasets.moons(65, seed=0)
+    net = tn.Network([tn.Dense(2, 4), tn.BatchNorm(4), tn.Dense(4, 2)],
+                     loss=tn.SoftmaxCrossEntropy(), seed=0)
+    with pytest.raises(ValueError, match=r"batch_size .* one example \(m % batch_size == 1\)"):
+        net.fit(X, y, epochs=1, batch_size=64, progress=False)
+    net.fit(X, y, epochs=1, batch_size=13, progress=False)           # 65 = 5 · 13
 
 
 def test_a_batchnorm_network_trains_and_predicts_in_inference_mode():

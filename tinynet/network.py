@@ -278,8 +278,10 @@ class Network:
         rows = []
         for i, layer in enumerate(self.layers):
             blocks = by_layer.get(i, [])
-            shapes = ", ".join([f"{b.name} {b.shape}" for b in blocks]
-                               + [f"{name} {a.shape} (buffer)" for name, a in layer.buffers.items()])
+            shapes = ", ".join(f"{b.name} {b.shape}" for b in blocks)
+            if layer.buffers:                # state that is not a parameter: not counted
+                shapes += "; buffers " + ", ".join(f"{name} {a.shape}"
+                                                   for name, a in layer.buffers.items())
             count = sum(b.stop - b.start for b in blocks)
             rows.append((f"{i}", repr(layer), shapes, f"{count:,}" if blocks else ""))
         widths = [max(len(r[k]) for r in rows) for k in range(4)]
