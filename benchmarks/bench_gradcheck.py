@@ -136,11 +136,12 @@ def batchnorm_section():
           f"{report.difference:.2e}, passed={report.passed}")
     try:
         torch_s, ok = torch_slow_batchnorm(net, X, y)
-        print(f"{'torch gradcheck, fast_mode=False':<38} {torch_s:>8.2f} s  every parameter, ok={ok}; "
-              f"tinynet is {torch_s / full_s:.0f}x faster")
+        print(f"{'torch gradcheck, fast_mode=False':<38} {torch_s:>8.2f} s  every parameter, "
+              f"ok={ok}; tinynet is {torch_s / full_s:.0f}x faster")
     except ImportError:
         print("torch is not installed: skipping torch.autograd.gradcheck")
-    seconds, r = timed(lambda: make_bn_net(BatchNormConstantStats).check_gradients(X, y, progress=False))
+    buggy = make_bn_net(BatchNormConstantStats)
+    seconds, r = timed(lambda: buggy.check_gradients(X, y, progress=False))
     mark = "caught" if set(r.failed) == {"W1", "b1"} else "MISSED/WRONG"
     print(f"{'BN2 backward, constant mean/variance':<38} {seconds:>8.2f} s  failed blocks "
           f"{', '.join(r.failed)}: {mark}")

@@ -59,8 +59,9 @@ def test_batchnorm_running_statistics_and_inference_match_torch_after_several_ba
         x = rng.normal(-1.0, 3.0, size=(m, 3))
         ours.forward(x, training=True)
         theirs.train()(torch.tensor(x))
-    np.testing.assert_allclose(ours.buffers["running_mean"], theirs.running_mean.numpy(), rtol=1e-13)
-    np.testing.assert_allclose(ours.buffers["running_var"], theirs.running_var.numpy(), rtol=1e-13)
+    running = ours.buffers
+    np.testing.assert_allclose(running["running_mean"], theirs.running_mean.numpy(), rtol=1e-13)
+    np.testing.assert_allclose(running["running_var"], theirs.running_var.numpy(), rtol=1e-13)
 
     x = rng.normal(size=(6, 3))
     upstream = rng.normal(size=(6, 3))
@@ -114,7 +115,8 @@ def test_batchnorm_refuses_bad_arguments_by_name(kwargs, match):
 def test_batchnorm_names_a_wrong_input_width():
     with pytest.raises(ValueError, match=r"BatchNorm\(n=3.*\(m, 3\)"):
         tn.BatchNorm(3).forward(np.ones((4, 2)), training=True)
-    with pytest.raises(ValueError, match="normalizes 3 features but the layer before it produces 4"):
+    with pytest.raises(ValueError, match="normalizes 3 features but the layer before it "
+                                         "produces 4"):
         tn.Network([tn.Dense(2, 4), tn.BatchNorm(3)], loss=tn.MeanSquaredError())
 
 

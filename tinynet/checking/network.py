@@ -133,7 +133,7 @@ def _bias_before_batchnorm(net):
         i = block.layer_index
         if block.key == "b" and isinstance(net.layers[i], Dense) and i + 1 < len(net.layers) \
                 and isinstance(net.layers[i + 1], BatchNorm):
-            notes.append(f"{block.name} feeds {net.layers[i + 1]!r}, whose mean subtraction cancels "
-                         "it: its gradient is 0 (up to round-off) and it never trains (the course: \"b can "
-                         "be eliminated\"; BatchNorm's beta does its job)")
+            notes.append(f"{block.name} feeds {net.layers[i + 1]!r}, whose mean subtraction "
+                         "cancels it: its gradient is 0 (up to round-off) and it never trains "
+                         "(the course: \"b can be eliminated\"; BatchNorm's beta does its job)")
     return notes

@@ -49,8 +49,8 @@ class Plan:
         self.dense = [type(layer) is Dense for layer in layers]
         self.dropout = [type(layer) is Dropout for layer in layers]
         # A property of BatchNorm's own forward, kept by a subclass that overrides only backward.
-        self.featurewise = [isinstance(layer, BatchNorm) and type(layer).forward is BatchNorm.forward
-                            for layer in layers]
+        self.featurewise = [isinstance(layer, BatchNorm)
+                            and type(layer).forward is BatchNorm.forward for layer in layers]
         self.in_place = [i in in_place for i in range(len(layers))]
         self.elementwise, self.rowwise, self.piecewise_linear = [], [], []
         for i, layer in enumerate(layers):
