@@ -152,7 +152,7 @@ print(tn.check_layer(tn.BatchNorm(3), z))
 #
 # The tempting shortcut is to differentiate `z̃ = γ (z − μ)/√(σ² + ε) + β` as if `μ` and `σ²`
 # were fixed numbers: `dz = γ dz̃ / √(σ² + ε)`. It forgets two of the three paths. The forward
-# pass is unchanged, the network still trains (badly), and nothing crashes.
+# pass is unchanged and nothing crashes: the network still trains, on wrong gradients.
 
 # %%
 class ConstantStatsBatchNorm(MyBatchNorm):
@@ -192,8 +192,8 @@ print(buggy_report)
 #   its `x` block only.
 # - In the network, the hand-written layer in position 2 passes. With the bug, `W1` and `b1`
 #   fail: they sit below the faulty layer and receive its wrong `dz`. Everything from `gamma2`
-#   upwards passes. Reading the table from the back, the error starts right below layer 2,
-#   which points at it; the report's notes say more when they can name the layer.
+#   upwards passes. Reading the table from the back, as the course advises, the error starts
+#   right below layer 2: that layer's backward is the suspect.
 # - `b1`'s true gradient is 0 (the mean subtraction cancels the bias), so with the bug its
 #   analytic gradient is pure error. In the correct networks it passes as round-off.
 
