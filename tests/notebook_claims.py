@@ -180,4 +180,23 @@ CLAIMS = {
         ("20 and 50 units fit about as well as 4 (within a couple of points)",
          "all(abs(accuracy[n] - accuracy[4]) <= 0.025 for n in (20, 50))"),
     ],
+    "10_hyperparameter_search": [
+        (("softmax: probabilities are the softmax by hand, J its mean −log a_y, the fused backward"
+         " (a − one_hot(y)) / m, and the check passes"),
+         ("np.allclose(small.predict_proba(X_train), a) and np.isclose(J, -np.mean(np.log(a[np.arange(m), y_train])))"
+          " and softmax_backward_error < 1e-12 and softmax_check.passed")),
+        ("the grid tries 5 learning rates, the random trials 25",
+         "len(np.unique(grid_lr)) == 5 and len(np.unique(random_lr)) == 25"),
+        ("uniform sampling puts about 90 % in the last decade, the log scale about a quarter in each",
+         "share['uniform'][-1] > 0.85 and all(0.18 < s < 0.32 for s in share['log scale'])"),
+        ("the hyperparameters decide between a useless model and a good one",
+         "coarse[2].min() <= 0.3 and coarse[2].max() >= 0.75"),
+        ("the good coarse trials lie below a threshold of lambd and inside a band of learning rates",
+         ("all(lambd[i] < 0.3 and 1e-3 < lr[i] < 0.1 for i in order[:5])"
+          " and all(a < 0.6 for a, l in zip(accuracy, lr) if l > 0.3 or l < 5e-4)")),
+        ("the fine search's median trial is far better than the coarse search's median",
+         "np.median(fine[2]) > np.median(coarse[2]) + 0.1"),
+        ("the test accuracy of the chosen model is close to its validation accuracy",
+         "abs(test_accuracy - val_accuracy) < 0.1 and test_accuracy >= 0.7"),
+    ],
 }

@@ -90,19 +90,12 @@ def execute(path, kernel_name):
                                          resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
         # The kernel inherits this environment: without MPLBACKEND (CI sets Agg) ipykernel picks
         # the inline backend, as in a browser session.
-        saved = {key: os.environ.get(key) for key in ("MPLBACKEND", "PYDEVD_DISABLE_FILE_VALIDATION")}
-        os.environ.pop("MPLBACKEND", None)
-        os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"   # quiet debugger warning
-        try:
+        with pytest.MonkeyPatch.context() as env:
+            env.delenv("MPLBACKEND", raising=False)
+            env.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")   # quiet debugger warning
             start = time.perf_counter()
             client.execute()      # a failing cell raises CellExecutionError with its source
             seconds = time.perf_counter() - start
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
         printed = text_of(nb.cells[-1].outputs)
         results = ast.literal_eval(printed.split("CLAIMS:", 1)[1].strip())
         nb.cells.pop()
