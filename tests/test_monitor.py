@@ -90,6 +90,13 @@ def test_sampling_every_k_steps_does_not_change_training_and_leaves_nothing_behi
     assert watched._tap is None
 
 
+def test_two_monitors_sampling_the_same_steps_both_record():
+    fast, slow = tn.ActivationMonitor(every=1), tn.ActivationMonitor(every=2)
+    tanh_net(1.0).fit(X, Y, epochs=1, batch_size=25, callbacks=[fast, slow], progress=False)
+    assert fast.steps == [0, 1, 2, 3] and slow.steps == [0, 2]
+    assert slow.std[1] == [fast.std[1][0], fast.std[1][2]]
+
+
 def test_measure_leaves_the_gradients_alone_and_records_no_update():
     net = tanh_net(1.0)
     net.cost_and_grad(X, Y)

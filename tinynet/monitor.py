@@ -97,6 +97,7 @@ class ActivationMonitor(Callback):
         self.shapes = {block.name: block.shape for block in net.blocks}
         self._starts = np.array([block.start for block in net.blocks], dtype=np.intp)
         self._before = np.empty_like(net.params)
+        self._tap = None
 
     # ---- the training hooks --------------------------------------------------------------
     def on_train_begin(self, net, history):
@@ -105,12 +106,14 @@ class ActivationMonitor(Callback):
     def on_batch_begin(self, net, step):
         if step % self.every == 0:
             np.copyto(self._before, net.params)
-            net._tap = {"out": {}, "grad": {}}
+            if net._tap is None:   # another monitor sampling this step has set it up already
+                net._tap = {"out": {}, "grad": {}}
+            self._tap = net._tap
 
     def on_batch_end(self, net, step, logs):
-        if net._tap is None:
+        if self._tap is None:
             return
-        tap, net._tap = net._tap, None
+        tap, self._tap, net._tap = self._tap, None, None
         self._record(net, tap, step)
         if len(self._starts):
             delta = (net.params - self._before).astype(np.float64)

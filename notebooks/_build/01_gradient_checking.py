@@ -364,7 +364,7 @@ print(big.check_gradients(Xm, ym, mode="screen"))
 #   planted, the report fails exactly b1 and W2, with the factors 4 and 2, and the overall
 #   difference printed matches the course's 0.2850931567761623 to 7 digits.
 # - Section 4: the hand-written functions pass without bugs and fail with them; tinynet's J
-#   and the hand-written J printed are the same number.
+#   and the hand-written J printed agree to about 14 digits (the last ones are rounding).
 # - Section 5: tinynet's check of the float32 model still passes (it works on a float64 copy),
 #   while the naive float32 differences printed are far above 1e-7 for every ε.
 # - Section 6: the kink is reported in b1's "kinks" column and the check passes; the naive check
