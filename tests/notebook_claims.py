@@ -180,6 +180,36 @@ CLAIMS = {
         ("20 and 50 units fit about as well as 4 (within a couple of points)",
          "all(abs(accuracy[n] - accuracy[4]) <= 0.025 for n in (20, 50))"),
     ],
+    "09_batch_normalization": [
+        ("section 1: tn.BatchNorm computes the hand-written forward",
+         "np.abs(out - z_tilde).max() < 1e-12 and np.abs(z_hat.mean(axis=0)).max() < 1e-12"),
+        ("section 2: staged and compact backward agree; dz sums to 0 per unit",
+         "np.abs(dz_staged - dz_compact).max() < 1e-10 and np.abs(dz_compact.sum(axis=0)).max() < 1e-12"),
+        ("section 2: check_layer passes on the hand-written layer and on tn.BatchNorm",
+         "tn.check_layer(MyBatchNorm(3), z).passed and tn.check_layer(tn.BatchNorm(3), z).passed"),
+        ("section 3: the constant-statistics bug fails exactly the x block alone, W1 and b1 in a network",
+         "layer_report.failed == ['x'] and good_report.passed and buggy_report.failed == ['W1', 'b1']"),
+        ("section 4: without batch norm about half the tanh units saturate from the first step on",
+         ("all(0.35 < saturation[False, s][0] and saturation[False, s][-1] > saturation[False, s][0]"
+          " - 0.05 for s in seeds)")),
+        ("section 4: with batch norm only a few percent saturate, at every recorded step",
+         "all(saturation[True, s].max() < 0.1 for s in seeds)"),
+        ("section 4: with large weights every seed trains with batch norm; without, far worse on average",
+         ("min(large_init_accuracy[True, s] for s in seeds) > 0.9 and"
+          " np.mean([large_init_accuracy[False, s] for s in seeds])"
+          " < np.mean([large_init_accuracy[True, s] for s in seeds]) - 0.2")),
+        ("section 4: with batch norm every learning rate from 0.003 to 1 trains on every seed",
+         "min(accuracy[True, lr, s] for lr in learning_rates for s in seeds) > 0.9"),
+        ("section 4: without batch norm only 0.03 to 0.3 train, 0.003 learns little, 1 breaks down",
+         ("min(accuracy[False, lr, s] for lr in (0.03, 0.1, 0.3) for s in seeds) > 0.9"
+          " and max(accuracy[False, 0.003, s] for s in seeds) < 0.75"
+          " and np.mean([accuracy[False, 1.0, s] for s in seeds]) < 0.7"
+          " and min(accuracy[False, 1.0, s] for s in seeds) < 0.4")),
+        ("section 5: training mode depends on the batch, inference mode does not",
+         "np.abs(out_a - out_b).max() > 0.1 and np.abs(out_c - out_d).max() < 1e-9"),
+        ("section 5: running statistics close to the training set's; accuracies close",
+         "gap.max() < 0.5 and abs(train_mode_accuracy - inference_accuracy) < 0.05"),
+    ],
     "10_hyperparameter_search": [
         (("softmax: probabilities are the softmax by hand, J its mean −log a_y, the fused backward"
          " (a − one_hot(y)) / m, and the check passes"),
