@@ -65,9 +65,26 @@ class Engine:
         self.y, self.m = y, X.shape[0]
         self.shortcuts = {}        # layer index -> (M, T) or None, see _shortcut
         self.kinks_at_zero = {}    # layer index -> bool, see _crossings
+        outputs, in_place = self._forward_once(X)
+        self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
+        self.notes += self.plan.notes
+        losses, magnitude = self._losses(self.scores[None])
+        self.base_losses, self.base_magnitude = losses[0], magnitude[0]   # at θ
+        for layer, state in zip(net.layers, self.frozen):      # the analytic pass draws the same
+            layer.rng.bit_generator.state = state
+        self.J0 = self._analytic(X, y)                         # fills dtheta (bound to net.grads)
+        if not np.array_equal(net.last_scores, self.scores, equal_nan=True):
+            self._name_the_random_layer()
+        # Round-off of one estimate, from the magnitudes J is computed from (see _losses).
+        self.noise = round_off(max(abs(self.J0), self.base_magnitude), self.eps)
+        self.penalized = {(id(layer), key) for layer, key in net._penalized}
+
+    def _forward_once(self, X):
+        """The base point: sets the dropout masks, caches every layer's input (self.inputs)
+        and the scores; -> (every layer's output, the layers that write into their input)."""
         self.inputs, outputs, in_place = [], [], []
         out = X
-        for index, layer in enumerate(net.layers):
+        for index, layer in enumerate(self.net.layers):
             if isinstance(layer, Dropout):
                 if self.dropout == "off":
                     layer.keep_prob = 1.0
@@ -83,7 +100,7 @@ class Engine:
                 result = layer.forward(out, training=True)
                 if not np.array_equal(out, before, equal_nan=True):
                     in_place.append(index)
-                    # the cache holds x once per layer that passed it on unchanged (dropout off)
+                    # x is cached once per layer that passed it on unchanged (dropout off)
                     self.inputs = [before if np.shares_memory(a, out) and a.shape == out.shape
                                    else a for a in self.inputs]
                     outputs = [before if np.shares_memory(a, out) and a.shape == out.shape
@@ -95,29 +112,18 @@ class Engine:
             out = checked_output(f"layers[{index}] ({layer!r})", result, out.shape[0])
             outputs.append(out)
         self.scores = out
-        self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
-        self.notes += self.plan.notes
-        losses, magnitude = self._losses(out[None])
-        self.base_losses, self.base_magnitude = losses[0], magnitude[0]   # at θ
-        for layer, state in zip(net.layers, self.frozen):      # the analytic pass draws the same
-            layer.rng.bit_generator.state = state
-        self.J0 = self._analytic(X, y)                         # fills dtheta (bound to net.grads)
-        if not np.array_equal(net.last_scores, self.scores, equal_nan=True):
-            self._name_the_random_layer()
-        # Round-off of one estimate, from the magnitudes J is computed from (see _losses).
-        self.noise = round_off(max(abs(self.J0), self.base_magnitude), self.eps)
-        self.penalized = {(id(layer), key) for layer, key in net._penalized}
+        return outputs, in_place
 
     def _analytic(self, X, y):
         """net's own forward and backward; a layer that breaks the protocol is named."""
         try:
             return self.net._cost_and_grad(X, y)
-        except Exception as exc:
-            self._name_the_broken_backward(exc)
+        except Exception:
+            self._name_the_broken_backward()
             raise
 
-    def _name_the_broken_backward(self, exc):
-        """Re-run the backward pass layer by layer to name the layer behind ``exc``."""
+    def _name_the_broken_backward(self):
+        """Re-run the backward pass layer by layer to name a layer that breaks the protocol."""
         net = self.net
         for layer, state in zip(net.layers, self.frozen):
             layer.rng.bit_generator.state = state
