@@ -12,6 +12,8 @@ seeded: a failure names its case number. The generators are shared with
 benchmarks/sweep_eps.py, which runs them on many more cases.
 """
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -32,9 +34,7 @@ def random_case(seed):
     rng = np.random.default_rng(seed)
     n_in = int(rng.integers(1, 13))
     widths = [int(w) for w in rng.integers(1, 13, size=rng.integers(1, 5))]
-    loss = LOSSES[rng.integers(3)]
-    n_out = {tn.SoftmaxCrossEntropy: int(rng.integers(2, 5)), tn.SigmoidCrossEntropy: 1,
-             tn.MeanSquaredError: int(rng.integers(1, 4))}[loss]
+    loss, n_out = _loss(rng)
     activation = ACTIVATIONS[rng.integers(4)]
     dropout = rng.random() < 0.3
     custom = list(CUSTOM)[rng.integers(len(CUSTOM))] if rng.random() < 0.3 else None
@@ -79,6 +79,13 @@ def random_case(seed):
     return net, X, y, options, description
 
 
+def _loss(rng, max_regression_outputs=3):
+    """A random loss class and a number of outputs that suits it."""
+    loss = LOSSES[rng.integers(3)]
+    return loss, {tn.SoftmaxCrossEntropy: int(rng.integers(2, 5)), tn.SigmoidCrossEntropy: 1,
+                  tn.MeanSquaredError: int(rng.integers(1, max_regression_outputs + 1))}[loss]
+
+
 def _targets(rng, loss, m, n_out):
     if loss is tn.SoftmaxCrossEntropy:
         return rng.integers(0, n_out, size=m)
@@ -104,9 +111,7 @@ def trained_case(seed, activation=None):
     n_in, m = int(rng.integers(2, 6)), int(rng.integers(4, 13))
     widths = [int(w) for w in rng.integers(4, 17, size=rng.integers(1, 4))]
     act = ACTIVATIONS[rng.integers(4)]
-    loss = LOSSES[rng.integers(3)]
-    n_out = {tn.SoftmaxCrossEntropy: int(rng.integers(2, 5)), tn.SigmoidCrossEntropy: 1,
-             tn.MeanSquaredError: int(rng.integers(1, 3))}[loss]
+    loss, n_out = _loss(rng, max_regression_outputs=2)
     X, y = rng.normal(size=(m, n_in)), _targets(rng, loss, m, n_out)
     layers = _stack(rng, n_in, widths, act, n_out)
     net = tn.Network(layers, loss=loss(), seed=seed)
@@ -129,9 +134,7 @@ def deep_case(seed):
     n_in, m = int(rng.integers(2, 10)), int(rng.integers(2, 9))
     widths = [int(w) for w in rng.integers(8, 41, size=rng.integers(3, 8))]
     act = ACTIVATIONS[rng.integers(4)]
-    loss = LOSSES[rng.integers(3)]
-    n_out = {tn.SoftmaxCrossEntropy: int(rng.integers(2, 5)), tn.SigmoidCrossEntropy: 1,
-             tn.MeanSquaredError: int(rng.integers(1, 3))}[loss]
+    loss, n_out = _loss(rng, max_regression_outputs=2)
     init = str(rng.choice(["he", "xavier", "glorot"]))
     penalty = tn.L2(0.5) if rng.random() < 0.3 else None
     net = tn.Network(_stack(rng, n_in, widths, act, n_out, init), loss=loss(), penalty=penalty,
@@ -186,13 +189,17 @@ HARD = {"trained": (trained_case, range(0, 24, 2)), "deep": (deep_case, range(8)
         "exact": (exact_fit_case, range(20))}
 
 
+@functools.lru_cache(maxsize=None)
+def hard_cases(kind):
+    make, seeds = HARD[kind]
+    return [make(seed) for seed in seeds]          # trained once for both modes
+
+
 @pytest.mark.parametrize("kind", list(HARD))
 @pytest.mark.parametrize("mode", ["full", "screen"])
 def test_no_false_alarms_on_trained_deep_and_exactly_fitting_networks(kind, mode):
-    make, seeds = HARD[kind]
     failures = []
-    for seed in seeds:
-        net, X, y, description = make(seed)
+    for net, X, y, description in hard_cases(kind):
         report = net.check_gradients(X, y, mode=mode)
         if not report.passed:
             failures.append(f"{description}\n{report}")
@@ -201,11 +208,9 @@ def test_no_false_alarms_on_trained_deep_and_exactly_fitting_networks(kind, mode
 
 def test_the_hard_cases_are_hard():
     """The trained nets reach small losses and the exact fits J ~ 1e-31 or 0."""
-    losses = [trained_case(seed)[0].cost(*trained_case(seed)[1:3]) for seed in range(0, 12, 2)]
-    assert np.median(losses) < 1e-3
-    exact = [exact_fit_case(seed) for seed in range(20)]
-    assert max(net.cost(X, y) for net, X, y, _ in exact) < 1e-28
-    assert any(net.cost(X, y) > 0 for net, X, y, _ in exact)
+    assert np.median([net.cost(X, y) for net, X, y, _ in hard_cases("trained")]) < 1e-3
+    exact = [net.cost(X, y) for net, X, y, _ in hard_cases("exact")]
+    assert max(exact) < 1e-28 and max(exact) > 0
 
 
 @pytest.mark.parametrize("mode", ["full", "screen"])
