@@ -209,6 +209,8 @@ CLAIMS = {
          "np.abs(out_a - out_b).max() > 0.1 and np.abs(out_c - out_d).max() < 1e-9"),
         ("section 5: running statistics close to the training set's; accuracies close",
          "gap.max() < 0.5 and abs(train_mode_accuracy - inference_accuracy) < 0.05"),
+        ("section 5: the trained network's check passes and leaves its running statistics as they were",
+         "check.passed and buffers_unchanged"),
     ],
     "10_hyperparameter_search": [
         (("softmax: probabilities are the softmax by hand, J its mean −log a_y, the fused backward"
