@@ -133,6 +133,13 @@ def test_a_huge_declared_layer_is_refused_before_it_is_built(tmp_path, n_in, n_o
                   r"parameters, but the file's parameter vector holds 26")
 
 
+def test_a_huge_declared_batchnorm_is_refused_before_it_is_built(tmp_path):
+    text = _json(small_net(), lambda a: a["layers"].insert(1, {"type": "BatchNorm",
+                                                               "config": {"n": 10 ** 9}}))
+    refused(with_architecture(tmp_path, text), r"layers\[1\] BatchNorm\(1000000000\) needs "
+            r"2,000,000,000 parameters, but the file's parameter vector holds 26")
+
+
 def test_a_huge_blocks_record_is_refused_before_the_vector_is_read(tmp_path):
     text = _json(small_net(), lambda a: a["blocks"][0].__setitem__(1, [10 ** 8, 3]))
     refused(with_architecture(tmp_path, text),

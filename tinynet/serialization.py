@@ -1,13 +1,18 @@
 """Saving and loading models: one ``.npz`` file, never a pickle, never trusted.
 
 The file is a zip archive (numpy's ``.npz``) of uncompressed ``.npy`` arrays, all readable
-with ``np.load(path, allow_pickle=False)``. Format 1 holds exactly two:
+with ``np.load(path, allow_pickle=False)``. Format 2 holds exactly three:
 
 - ``params``: the flat parameter vector θ (float32 or float64, the model's dtype);
+- ``buffers``: every layer's buffers (running statistics), flattened one after the other
+  in the order of the architecture's ``buffers`` list, in the model's dtype;
 - ``architecture``: a JSON string: the format and its version, the layers with their
   constructor arguments (``get_config()``), the loss, the penalty, the dtype, the seed,
-  the parameter blocks ``[[name, shape], ...]`` and ``trained_on`` (the name of the
-  training data, or null).
+  the parameter blocks ``[[name, shape], ...]``, the buffers ``[[layer index, name,
+  shape], ...]`` and ``trained_on`` (the name of the training data, or null).
+
+Format 1 (tinynet 0.1) had no ``buffers``; its files still load, with each layer's initial
+buffers.
 
 Saving refuses, before writing anything, a model that could not be loaded back: every
 layer, loss and penalty class must be built in or registered (``tn.register(cls)``), and
@@ -36,12 +41,13 @@ import numpy as np
 
 from . import layers as layers_module
 from . import losses as losses_module
+from . import normalization
 from .penalties import L2
 
-FORMAT_VERSION = 1
-# The arrays of each format version. A new version adds its own entry (and the count of its
+FORMAT_VERSION = 2                 # 2: the buffers array (BatchNorm's running statistics)
+# The arrays of each format version. A new version adds its own entry (and the size of its
 # new arrays to _sizes); files of older versions keep loading with theirs.
-MEMBERS = {1: ("architecture", "params")}
+MEMBERS = {1: ("architecture", "params"), 2: ("architecture", "params", "buffers")}
 MAX_ARCHITECTURE_BYTES = 16 * 2 ** 20   # a JSON record of thousands of layers is well below
 # The most that deflate can expand (about 1032:1), with room: a member that claims more
 # data than its compressed bytes can hold is refused before it is read.
@@ -49,7 +55,8 @@ MAX_DEFLATE_RATIO = 1100
 
 _BUILTINS = {cls.__name__: cls for cls in (
     layers_module.Dense, layers_module.ReLU, layers_module.LeakyReLU, layers_module.Tanh,
-    layers_module.Sigmoid, layers_module.Dropout, losses_module.SoftmaxCrossEntropy,
+    layers_module.Sigmoid, layers_module.Dropout, layers_module.Softmax,
+    normalization.BatchNorm, normalization.LayerNorm, losses_module.SoftmaxCrossEntropy,
     losses_module.SigmoidCrossEntropy, losses_module.MeanSquaredError, L2)}
 _REGISTRY = dict(_BUILTINS)
 
@@ -166,8 +173,20 @@ def _architecture(net):
         "dtype": net.dtype.name,
         "seed": net.seed,
         "blocks": [[b.name, list(b.shape)] for b in net.blocks],
+        "buffers": _buffer_list(net),
         "trained_on": trained_on,
     }
+
+
+def _buffer_list(net):
+    """-> [[layer index, buffer name, shape], ...] in the order of the flat buffers array."""
+    return [[i, name, list(array.shape)] for i, layer in enumerate(net.layers)
+            for name, array in layer.buffers.items()]
+
+
+def _flat_buffers(net):
+    arrays = [array.ravel() for layer in net.layers for array in layer.buffers.values()]
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=net.dtype)
 
 
 def save(net, path):
@@ -185,7 +204,8 @@ def save(net, path):
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, params=net.params, architecture=np.array(json.dumps(architecture)))
+            np.savez(f, params=net.params, buffers=_flat_buffers(net),
+                     architecture=np.array(json.dumps(architecture)))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -218,7 +238,7 @@ def _open_regular(path):
         yield f
 
 
-def _read_npy(archive, member, path, size_limit=None, shape=None, dtype=None):
+def _read_npy(archive, member, path, size_limit=None, shape=None, record=None, dtype=None):
     """Read one ``.npy`` member, checking everything before the data is allocated."""
     key = member[:-4]
     info = archive.getinfo(member)
@@ -241,7 +261,7 @@ def _read_npy(archive, member, path, size_limit=None, shape=None, dtype=None):
                                  f"architecture record declares a {np.dtype(dtype).name} model")
         if shape is not None and tuple(found_shape) != tuple(shape):
             raise ModelFileError(f"{path!r}: the {key!r} array has shape {tuple(found_shape)}, but "
-                                 f"the architecture record's blocks need {tuple(shape)}")
+                                 f"the architecture record's {record} need {tuple(shape)}")
         nbytes = found_dtype.itemsize * int(np.prod(found_shape, dtype=object))
         header_bytes = f.tell()
         if size_limit is not None and nbytes > size_limit:
@@ -295,13 +315,33 @@ def _block_sizes(architecture, path):
     return total
 
 
+def _buffer_sizes(architecture, path):
+    """The buffers record [[layer index, name, shape], ...] checked; -> the number of values."""
+    buffers = architecture.get("buffers")
+    total = 0
+    for entry in buffers if isinstance(buffers, list) else [None]:
+        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], int)
+                and not isinstance(entry[0], bool) and isinstance(entry[1], str)
+                and isinstance(entry[2], list)
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                        for n in entry[2])):
+            raise ModelFileError(f"{path!r}: the architecture record's buffers must be a list of "
+                                 f"[layer index, name, shape] triples, got {str(buffers)[:200]}")
+        total += int(np.prod(entry[2], dtype=object))
+    return total
+
+
 def _sizes(architecture, path):
-    """-> {array name: its shape} for the numeric arrays of this format version."""
-    return {"params": (_block_sizes(architecture, path),)}
+    """-> {array name: (its shape, the record that sets it)} for this format's numeric arrays."""
+    sizes = {"params": ((_block_sizes(architecture, path),), "blocks")}
+    if architecture["format_version"] >= 2:
+        sizes["buffers"] = ((_buffer_sizes(architecture, path),), "buffers")
+    return sizes
 
 
 def _read(path):
-    """-> (architecture dict, {"params": vector}), or a clear error; never unpickles."""
+    """-> (architecture dict, {"params": vector, "buffers": vector (format 2 on)}), or a clear
+    error; never unpickles."""
     with _open_regular(path) as f:
         magic = f.read(6)
         f.seek(0)
@@ -334,13 +374,18 @@ def _read_archive(archive, path):
     if text.dtype.kind != "U" or text.shape != ():
         raise ModelFileError(f"{path!r}: the architecture member is not a JSON string")
     architecture = _parse_architecture(str(text), path)
-    unknown = sorted(set(keys) - set(MEMBERS[architecture["format_version"]]))
+    version = architecture["format_version"]
+    unknown = sorted(set(keys) - set(MEMBERS[version]))
     if unknown:
-        raise ModelFileError(f"{path!r} holds members a format-{architecture['format_version']} "
-                             f"model file does not have: {unknown}")
-    arrays = {name: _read_npy(archive, f"{name}.npy", path, shape=shape,
+        raise ModelFileError(f"{path!r} holds members a format-{version} model file does not "
+                             f"have: {unknown}")
+    missing = [name for name in MEMBERS[version] if name not in keys]
+    if missing:
+        raise ModelFileError(f"{path!r} is a format-{version} model file but has no "
+                             f"{missing[0]} array")
+    arrays = {name: _read_npy(archive, f"{name}.npy", path, shape=shape, record=record,
                               dtype=architecture["dtype"])
-              for name, shape in _sizes(architecture, path).items()}
+              for name, (shape, record) in _sizes(architecture, path).items()}
     return architecture, arrays
 
 
@@ -367,14 +412,20 @@ def _check_before_building(records, n_params, path):
     """Refuse built-in layers that need more parameters than the file holds, before building
     them (a ``Dense(3, 10**8)`` record must not allocate gigabytes to find that out)."""
     for i, (cls, config) in enumerate(records):
-        if cls is not layers_module.Dense:
+        if cls is layers_module.Dense:
+            sizes = config.get("n_in"), config.get("n_out")
+            shown = f"Dense({sizes[0]} -> {sizes[1]})"
+        elif cls in (normalization.BatchNorm, normalization.LayerNorm):
+            sizes = (config.get("n"),)
+            shown = f"{cls.__name__}({sizes[0]})"
+        else:
             continue
-        n_in, n_out = config.get("n_in"), config.get("n_out")
-        if all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (n_in, n_out)) \
-                and n_out * (n_in + 1) > n_params:
-            raise ModelFileError(f"{path!r}: layers[{i}] Dense({n_in} -> {n_out}) needs "
-                                 f"{n_out * (n_in + 1):,} parameters, but the file's parameter "
-                                 f"vector holds {n_params:,}")
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
+            continue  # the constructor refuses it
+        needed = sizes[1] * (sizes[0] + 1) if len(sizes) == 2 else 2 * sizes[0]  # W, b / γ, β
+        if needed > n_params:
+            raise ModelFileError(f"{path!r}: layers[{i}] {shown} needs {needed:,} parameters, "
+                                 f"but the file's parameter vector holds {n_params:,}")
 
 
 def _compare_blocks(net, architecture, path):
@@ -429,9 +480,26 @@ def load(path, custom_layers=None):
     if not np.all(np.isfinite(params)):
         raise ModelFileError(f"{path!r}: the parameter vector is not finite (it holds NaN or inf)")
     net.params[...] = params
+    if "buffers" in arrays:      # format 1 had none: the layers keep their initial buffers
+        _load_buffers(net, architecture, arrays["buffers"], path)
     trained_on = architecture.get("trained_on")
     net.trained_on = trained_on if isinstance(trained_on, str) else None
     return net
+
+
+def _load_buffers(net, architecture, buffers, path):
+    """Copy the stored buffers into the rebuilt layers, after checking that they fit."""
+    expected = _buffer_list(net)
+    if architecture["buffers"] != expected:
+        raise ModelFileError(f"{path!r}: the buffers record {str(architecture['buffers'])[:200]} "
+                             f"does not fit the layers, whose buffers are {expected}")
+    if not np.all(np.isfinite(buffers)):
+        raise ModelFileError(f"{path!r}: the buffers are not finite (they hold NaN or inf)")
+    offset = 0
+    for i, name, shape in expected:
+        stop = offset + int(np.prod(shape))
+        net.layers[i].buffers[name] = buffers[offset:stop].reshape(shape)
+        offset = stop
 
 
 def _check_custom_layers(custom_layers):
