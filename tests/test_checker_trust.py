@@ -139,7 +139,7 @@ def test_an_undeclared_kink_is_judged_as_a_subgradient():
         assert (X @ p["W1"].T + p["b1"])[0, 0] == 0.0                      # on the kink
         if passes:   # premise: the plain two-sided estimate of db1[0] disagrees with backprop
             _, g = net.cost_and_grad(X, y)
-            naive = numeric_gradient(lambda: net.cost(X, y), net.params)[20]
+            naive = numeric_gradient(lambda net=net: net.cost(X, y), net.params)[20]
             assert abs(naive - g[20]) > 1e-3
         report = net.check_gradients(X, y)
         assert report.passed is passes, str(report)

@@ -161,6 +161,24 @@ def gradient_norms(monitor, ax=None):
     return fig
 
 
+def _recorded_monitor(source, X, y):
+    """activations' source as an ActivationMonitor with something recorded, or a clear error."""
+    from .monitor import ActivationMonitor
+    from .network import Network
+    if isinstance(source, Network):
+        if X is None:
+            raise ValueError("activations(net, X, y=None): a Network is measured on inputs X")
+        source = ActivationMonitor().measure(source, X, y)
+    elif not isinstance(source, ActivationMonitor):
+        raise TypeError("activations needs an ActivationMonitor or a Network, got "
+                        f"{type(source).__name__}")
+    if not source.steps or not source.names:
+        raise ValueError("the ActivationMonitor has recorded nothing: pass it to fit(callbacks=[...]) "
+                         "or call its measure(net, X, y) first"
+                         if not source.steps else "the ActivationMonitor watches no layer")
+    return source
+
+
 def activations(source, X=None, y=None, axes=None, bins=50):
     """Per-layer histograms of activations and gradients, and the monitor's curves.
 
@@ -173,20 +191,7 @@ def activations(source, X=None, y=None, axes=None, bins=50):
     such as biases are left out: they start at 0). axes: 2 axes (histograms only) or 6 to draw into; default a new
     figure. -> the Figure.
     """
-    from .monitor import ActivationMonitor
-    from .network import Network
-    if isinstance(source, Network):
-        if X is None:
-            raise ValueError("activations(net, X, y=None): a Network is measured on inputs X")
-        source = ActivationMonitor().measure(source, X, y)
-    elif not isinstance(source, ActivationMonitor):
-        raise TypeError("activations needs an ActivationMonitor or a Network, got "
-                        f"{type(source).__name__}")
-    monitor = source
-    if not monitor.steps or not monitor.names:
-        raise ValueError("the ActivationMonitor has recorded nothing: pass it to fit(callbacks=[...]) "
-                         "or call its measure(net, X, y) first"
-                         if not monitor.steps else "the ActivationMonitor watches no layer")
+    monitor = _recorded_monitor(source, X, y)
     curves = any(step is not None for step in monitor.steps)
     n_axes = 6 if curves else 2
     if axes is None:
