@@ -213,7 +213,7 @@ print(buggy_report)
 # %%
 depth, width, seeds = 8, 32, (0, 1, 2)
 
-def deep_tanh(batch_norm, seed, init="xavier", scale=0.01):
+def deep_tanh(batch_norm, seed, init="xavier", scale=None):
     layers, n_in = [], X.shape[1]
     for _ in range(depth - 1):
         layers.append(tn.Dense(n_in, width, init=init, scale=scale))
