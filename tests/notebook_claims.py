@@ -129,6 +129,8 @@ CLAIMS = {
          f" and abs(runs[act, 'small: normal, std 0.01']['loss'][-1] - {LOG2}) < 1e-3"
          " and max(max(v) for k, v in runs[act, 'small: normal, std 0.01']['monitor'].update_ratio.items()"
          " if k.startswith('W')) < 1e-5 for act in ('ReLU', 'tanh'))")),
+        ("small ReLU init: W1's steps are below the rounding of W1, it does not change at all",
+         "np.median(runs['ReLU', 'small: normal, std 0.01']['monitor'].update_ratio['W1']) == 0"),
         ("large init: a much higher cost after the first epoch than He / Xavier",
          ("runs['ReLU', 'large: normal, std 0.5']['loss'][0] > 10 * runs['ReLU', 'He']['loss'][0]"
          " and runs['tanh', 'large: normal, std 1.0']['loss'][0] > 2 * runs['tanh', 'Xavier']['loss'][0]")),
