@@ -144,6 +144,29 @@ def test_gradient_norm_monitor_records_one_value_per_block_per_epoch(moons):
         assert monitor.norms[block.name][-1] == pytest.approx(expected)
 
 
+def test_batch_hooks_see_every_step_with_its_loss_before_and_after_the_update(moons):
+    X, y = moons
+
+    class StepLog(Callback):
+        def __init__(self):
+            self.steps, self.moved = [], []
+
+        def on_batch_begin(self, net, step):
+            self.before = net.params.copy()
+
+        def on_batch_end(self, net, step, logs):
+            self.steps.append((step, logs["loss"]))
+            self.moved.append(not np.array_equal(self.before, net.params))
+
+    log = StepLog()
+    history = fit(moons_net(), X, y, epochs=3, batch_size=50, shuffle=False, callbacks=[log],
+                  progress=False)
+    assert [step for step, _ in log.steps] == list(range(12))   # 3 epochs of 4 batches
+    assert all(log.moved)                                       # called around each update
+    first_epoch = np.mean([loss for _, loss in log.steps[:4]])  # equal batches: the plain mean
+    assert history["loss"][0] == pytest.approx(first_epoch)
+
+
 def test_gradient_check_callback_checks_at_start_and_during_training(moons):
     pytest.importorskip("tinynet.checking")
     X, y = moons

@@ -176,7 +176,7 @@ plt.show()
 #
 # - The table: the single runs differ from seed to seed, most of all the unregularized one. In
 #   the means, L2 and dropout have a higher test accuracy than the unregularized network (by
-#   one to two points here), and L2 the smallest gap between training and test accuracy. The
+#   a point or two), and L2 the smallest gap between training and test accuracy. The
 #   training accuracies of the three are close: this small network with a 3-unit layer cannot
 #   memorize much of the noise, so the course's large gap does not appear on this data, but the
 #   direction of the effect is the course's.

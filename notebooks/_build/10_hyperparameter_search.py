@@ -110,9 +110,9 @@ plt.show()
 # %% [markdown]
 # ### What you should see
 #
-# - The grid tries 5 learning rates, the random trials 25: if the learning rate is what matters
-#   (it usually is, far more than `lambd`), random search has tested five times as many
-#   relevant values for the same cost.
+# - The grid tries 5 learning rates, the random trials 25: when one hyperparameter matters much
+#   more than the other (the learning rate often does), random search has tested five times as
+#   many values of it for the same cost.
 # - Drawn uniformly, about 90% of the learning rates land in the last decade, [0.1, 1), and the
 #   decades below 0.01 get almost nothing; drawn on the log scale, each decade gets about a
 #   quarter.
