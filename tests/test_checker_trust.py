@@ -235,7 +235,8 @@ def test_a_nan_parameter_fails_as_not_finite():
     report = net.check_gradients(X, y)
     assert not report.passed
     assert "not finite" in {r.verdict for r in report.results.values()}
-    assert np.isnan(report.difference)
+    assert np.isnan(report.difference) and report.verdict == "not finite"
+    assert any("W2[1, 1] = nan" in note for note in report.notes), report.notes
 
 
 def test_a_nan_in_one_gradient_entry_fails_that_block():
