@@ -423,8 +423,8 @@ class Engine:
         out = self.inputs[start]
         crossed = False
         for index in range(start, len(self.net.layers)):
-            layer, base_in = self.net.layers[index], self.inputs[index]
-            crossed |= bool(self._crossings(index, base_in[None], out[None], axes=(1, 2))[0] & CROSSED)
+            code = self._crossings(index, self.inputs[index][None], out[None], axes=(1, 2))[0]
+            crossed |= bool(code & CROSSED)
             out = self._apply(index, out[None], None)[0]
         J = self.net.loss.forward(out, self.y)
         if self.net.penalty is not None:

@@ -3,22 +3,22 @@
 The engine (``engine.py``) evaluates J at many perturbed points at once; how it may
 push a perturbation through a layer depends on what the layer is:
 
-- dense: an exact built-in ``Dense``: a step in one entry of W changes one output column,
-  and a column change of its input becomes a rank-1 update of its output;
+- dense: a built-in ``Dense``: a step in one entry of W changes one output column, and a
+  column change of its input becomes a rank-1 update of its output;
 - elementwise: output column j depends on input column j only, so a single changed
   column can be pushed through on its own, as a (K, m) array;
 - rowwise: every example is treated on its own, so K perturbed batches can be stacked
   into one call of ``forward``;
 - piecewise_linear: a ``slopes`` hook gives dA/dZ exactly between kinks at 0 (ReLU), which
   lets Dense → activation → Dense be one precomputed linear map;
-- dropout: an exact built-in Dropout, whose mask the checker sets (frozen) or switches off.
+- dropout: a built-in Dropout, whose mask the checker sets (frozen) or switches off.
 
 Built-in layers (``TRUSTED``), and subclasses that keep their forward, kinks and slopes,
 keep their paths. Any other layer earns a path only through a claim (``rowwise``,
-``elementwise``, ``slopes``) that is declared together with its own ``forward`` and that holds
-when tested against that forward at the base point, the way the path will use it. A claim that fails
-means the plain path and a note. None of this costs work per parameter: each test is a few
-calls of one layer's forward on the base batch.
+``elementwise``, ``slopes``) that is declared together with its own ``forward`` and that
+holds when tested against that forward at the base point, the way the path will use it. A
+claim that fails means the plain path and a note. None of this costs work per parameter:
+each test is a few calls of one layer's forward on the base batch.
 """
 
 import numpy as np
@@ -116,8 +116,7 @@ class _Claims:
         self.rng = rng
 
     def _run(self, x):
-        out = np.asarray(self.forward(x), dtype=np.float64)
-        return out
+        return np.asarray(self.forward(x), dtype=np.float64)
 
     def rowwise(self):
         """STACK batches stacked into one call give the rows of STACK calls (the fast path
