@@ -66,7 +66,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
             notes.append(f"the model is {net.dtype.name}; it was checked on a float64 copy")
         engine = Engine(net, theta, dtheta, eps, dropout, rng, tol)
         engine.start(X, y)
-        notes += engine.notes
+        notes += engine.notes + _not_finite(net, theta, engine.J0)
         if mode == "screen":
             failing, screen_results, screen_vectors = screen(engine, directions, tol)
             # Blocks no larger than the number of directions are cheaper to check entry by entry.
@@ -136,4 +136,18 @@ def _bias_before_batchnorm(net):
             notes.append(f"{block.name} feeds {net.layers[i + 1]!r}, whose mean subtraction "
                          "cancels it: its gradient is 0 (up to round-off) and it never trains "
                          "(the course: \"b can be eliminated\"; BatchNorm's beta does its job)")
+    return notes
+
+
+def _not_finite(net, theta, J):
+    """Notes that say where θ or J(θ) is NaN or inf."""
+    notes = []
+    for block in net.blocks:
+        bad = np.flatnonzero(~np.isfinite(theta[block.start:block.stop]))
+        if bad.size:
+            where = tuple(int(i) for i in np.unravel_index(bad[0], block.shape))
+            notes.append(f"θ is not finite: {block.name}{list(where)} = "
+                         f"{theta[block.start + bad[0]]} ({bad.size} such entries in {block.name})")
+    if not np.isfinite(J):
+        notes.append(f"J(θ) = {J}: no numeric estimate can be finite")
     return notes
