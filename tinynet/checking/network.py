@@ -12,6 +12,7 @@ assemble the report (report.py).
 import numpy as np
 
 from ..validation import check_seed, check_X, choice, flag, positive_float, positive_int, step_size
+from .blame import blame, explained
 from .engine import Engine
 from .estimate import DEFAULT_EPS, Kink
 from .policy import DEFAULT_TOL, difference
@@ -99,11 +100,14 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
                 notes.append(f"{r.name}: {r.penalty_share:.0%} of the gradient is the L2 term, "
                              "so a bug in the data gradient could hide there; check again with "
                              "penalty=False")
+        failed = {r.name for r in results if not r.passed}
         depth = sum(1 for layer in net.layers if layer.params)
-        if depth >= 5:
+        if depth >= 5 and not failed:
             notes.append(f"{depth} parameterized layers: round-off accumulates with depth, "
                          "differences around 1e-7 are still normal")
-        return GradCheckReport(results, overall, eps, mode, tol, notes)
+        culprits = blame(engine, tol) if failed else []
+        return GradCheckReport(results, overall, eps, mode, tol, notes, culprits=culprits,
+                               caused_by=explained(failed, culprits, net))
 
 
 def _sample(grads, block, k, rng):

@@ -64,8 +64,13 @@ class GradCheckReport:
     blocks: {name: difference}; block_passed: {name: bool}; results: {name: BlockResult}.
     """
 
-    def __init__(self, results, difference, eps, mode, tol, notes=()):
+    def __init__(self, results, difference, eps, mode, tol, notes=(), culprits=None,
+                 caused_by=None):
         self.results = {r.name: r for r in results}
+        # Blame (check_gradients only): the faulty pieces, and the failed blocks that fail
+        # only because of one of them above ({block: "layers[3]"}). None: not a network check.
+        self.culprits = culprits
+        self.caused_by = caused_by or {}
         self.difference = float(difference)
         self.eps = eps
         self.mode = mode
@@ -107,7 +112,9 @@ class GradCheckReport:
             return d
         return {"passed": self.passed, "difference": self.difference, "verdict": self.verdict,
                 "eps": self.eps, "mode": self.mode, "tol": self.tol, "notes": self.notes,
-                "blocks": {name: block(r) for name, r in self.results.items()}}
+                "blocks": {name: block(r) for name, r in self.results.items()},
+                "culprits": None if self.culprits is None else [asdict(c) for c in self.culprits],
+                "caused_by": self.caused_by}
 
     def to_json(self, **kwargs):
         return json.dumps(self.to_dict(), **kwargs, default=_json_default)
@@ -132,7 +139,8 @@ class GradCheckReport:
             where = (f"[{', '.join(map(str, worst.index))}] {worst.analytic:.3e} vs "
                      f"{worst.numeric:.3e}" if worst is not None else "")
             share = f"{r.penalty_share:.0%}" if r.penalty_share else ""
-            mark = "" if r.passed else "  <-- FAIL"
+            mark = "" if r.passed else "  <-- FAIL" + (
+                f" (because of {self.caused_by[r.name]})" if r.name in self.caused_by else "")
             lines.append(f"{r.name:<8} {str(r.shape):<12} {checked:>{width}} "
                          f"{r.difference:>11.3e}  {r.verdict:<11} {r.kinks or '':>5} "
                          f"{share:>8}  {where}{mark}")
@@ -141,7 +149,16 @@ class GradCheckReport:
             lines += ["", "looks like:"] + [f"  {h}" for h in hints]
         if self.notes:
             lines += [""] + [f"note: {n}" for n in self.notes]
+        lines += self._root_causes()
         return "\n".join(lines)
+
+    def _root_causes(self):
+        if self.culprits is None or self.passed:
+            return []
+        if not self.culprits:
+            return ["", "root cause: every layer, the loss and the penalty pass on their own; "
+                    "look at how they are wired together (shapes, caches shared between layers)"]
+        return ["", "root cause:"] + [f"  {c.sentence()}" for c in self.culprits]
 
     def __repr__(self):
         state = "passed" if self.passed else f"failed {self.failed}"

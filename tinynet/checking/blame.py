@@ -1,0 +1,219 @@
+"""Blame: which layer is wrong, not just which blocks show it.
+
+A wrong backward shows in every block below it: a Tanh whose backward is 1.5x too large
+fails W1, b1, W2 and b2, although its own code is the only one at fault. When a check
+fails, every piece is checked on its own, **in place**:
+
+- each layer with its cached input from this forward pass, its own parameters and a random
+  upstream gradient G (J = Σ forward(x)·G, as ``check_layer`` does): the parts ``x`` (the
+  input gradient backward returns; only where backprop uses it) and each parameter key;
+- the loss with respect to the scores of this forward pass (part ``scores``);
+- the penalty with respect to each penalized weight (part ``W2``, ...).
+
+Each part is checked along a few random unit directions u (``dJ·u`` against
+``(J(a + εu) − J(a − εu)) / 2ε``), so blame costs about one screen-mode check per layer,
+and nothing when the check passes. A part is a culprit when it fails the pass rule, or when
+its error is above round-off and the same at ε and 10ε (a consistent mismatch too small for
+the tolerance). A directional step that crosses a kink is left out.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .estimate import round_off
+from .policy import difference, factor_hint, passes
+from .sandbox import float64_layer
+
+DIRECTIONS = 3
+# Below this relative difference even a consistent error is float64 arithmetic, not a bug.
+SMALLEST_MISMATCH = 1e-9
+
+
+@dataclass
+class Culprit:
+    """One faulty piece of a network: where it is, which part of its backward is wrong."""
+    where: str          # "layers[3]", "loss" or "penalty"
+    layer: str          # repr of the layer, loss or penalty
+    part: str           # "x", a parameter key ("W", "gamma"), "scores", or a weight ("W2")
+    difference: float   # the course's relative difference over the checked directions
+    hint: str = ""      # e.g. "1.5 x numeric"
+
+    def sentence(self):
+        """The root cause in one sentence."""
+        if self.part == "x":
+            what = "returns a wrong input gradient dx"
+        elif self.where == "loss":
+            what = "returns a wrong dscores"
+        elif self.where == "penalty":
+            what = f"gives a wrong gradient for {self.part}"
+        else:
+            what = f"assigns a wrong gradient to its parameter {self.part!r}"
+        hint = f", analytic = {self.hint}" if self.hint else ""
+        return f"{self.where} {self.layer}: backward {what} (difference {self.difference:.1e}{hint})"
+
+
+def blame(engine, tol):
+    """Check every layer, the loss and the penalty of ``engine.net`` in place; -> [Culprit].
+
+    ``engine`` has run ``start``: its cached inputs and scores are the base point.
+    """
+    net, rng = engine.net, np.random.default_rng(0)
+    culprits = []
+    first = net._first_param_layer
+    for index, layer in enumerate(net.layers):
+        if index < first or (index == first and not layer.params):
+            continue
+        for part, diff, hint in _check_layer_in_place(layer, engine.inputs[index],
+                                                      index > first, engine.eps, tol, rng):
+            culprits.append(Culprit(f"layers[{index}]", repr(layer), part, diff, hint))
+    loss = net.loss
+    diff, hint = _check_loss_in_place(loss, engine.scores, engine.y, engine.eps, tol, rng)
+    if diff is not None:
+        culprits.append(Culprit("loss", repr(loss), "scores", diff, hint))
+    if net.penalty is not None:
+        for part, diff, hint in _check_penalty_in_place(net, engine.m, engine.eps, tol, rng):
+            culprits.append(Culprit("penalty", repr(net.penalty), part, diff, hint))
+    return culprits
+
+
+def explained(failed, culprits, net):
+    """{block name: "layers[3]"} for the failed blocks that fail only because of a culprit
+    above them (an input gradient or the loss), not because their own gradient is wrong."""
+    own = {_block_name(net, c) for c in culprits if c.part not in ("x", "scores")}
+    sources = [(int(c.where[7:-1]) if c.where.startswith("layers") else len(net.layers), c.where)
+               for c in culprits if c.part in ("x", "scores")]
+    result = {}
+    for block in net.blocks:
+        if block.name not in failed or block.name in own:
+            continue
+        above = [(i, where) for i, where in sources if i > block.layer_index]
+        if above:
+            result[block.name] = min(above)[1]          # the nearest culprit above the block
+    return result
+
+
+def _block_name(net, culprit):
+    if culprit.where == "penalty":
+        return culprit.part
+    index = int(culprit.where[7:-1])
+    return next(b.name for b in net.blocks if b.layer_index == index and b.key == culprit.part)
+
+
+# ---- one piece in place ---------------------------------------------------------------------
+
+def _check_layer_in_place(layer, x, check_x, eps, tol, rng):
+    """-> [(part, difference, hint)] for the faulty parts of ``layer`` at input ``x``."""
+    with float64_layer(layer) as params:
+        if hasattr(layer, "need_input_grad"):
+            layer.need_input_grad = True
+        state = layer.rng.bit_generator.state        # a layer that draws: the same draws each time
+
+        def J(inp):
+            layer.rng.bit_generator.state = state
+            return float(np.vdot(layer.forward(inp, training=True), G))
+
+        layer.rng.bit_generator.state = state
+        out = np.asarray(layer.forward(x.copy(), training=True), dtype=np.float64)
+        G = rng.standard_normal(out.shape)
+        dx = layer.backward(G.copy())
+        grads = {key: layer.grads[key].copy() for key in params}
+        noise = round_off(float(np.abs(out * G).sum()), eps)
+        kinks0 = layer.kinks(x)
+        kinks0 = None if kinks0 is None else np.sign(kinks0)
+        found = []
+        if check_x and dx is not None and np.shape(dx) == x.shape:
+            def at_x(u, step):
+                moved = x + step * u
+                crossed = kinks0 is not None and np.any(np.sign(layer.kinks(moved)) != kinks0)
+                return J(moved), crossed
+            found += _judge("x", np.asarray(dx, dtype=np.float64), x.shape, at_x, eps, noise, tol,
+                            rng, kinks0, layer, x)
+        elif check_x:
+            found.append(("x", 1.0, "backward returned no input gradient"))
+        for key, value in params.items():
+            def at_param(u, step, value=value):
+                saved = value.copy()
+                value += step * u
+                try:
+                    crossed = kinks0 is not None and np.any(np.sign(layer.kinks(x)) != kinks0)
+                    return J(x.copy()), crossed
+                finally:
+                    value[...] = saved
+            found += _judge(key, grads[key], value.shape, at_param, eps, noise, tol, rng)
+    return found
+
+
+def _check_loss_in_place(loss, scores, y, eps, tol, rng):
+    """-> (difference, hint) if the loss's backward is wrong at ``scores``, else (None, "")."""
+    J0 = float(loss.forward(scores.copy(), y))
+    dscores = np.asarray(loss.backward(), dtype=np.float64)
+    if dscores.shape != scores.shape:
+        return 1.0, f"backward returned shape {dscores.shape}, the scores are {scores.shape}"
+
+    def at(u, step):
+        return float(loss.forward(scores + step * u, y)), False
+    found = _judge("scores", dscores, scores.shape, at, eps, round_off(abs(J0), eps), tol, rng)
+    return found[0][1:] if found else (None, "")
+
+
+def _check_penalty_in_place(net, m, eps, tol, rng):
+    """-> [(weight name, difference, hint)] for the weights whose penalty gradient is wrong."""
+    penalty = net.penalty
+    weights = [w.copy() for w in net._penalty_weights()]
+    names = {(b.layer_index, b.key): b.name for b in net.blocks}
+    index = {id(layer): i for i, layer in enumerate(net.layers)}
+    J0 = float(penalty.forward(weights, m))
+    grads = penalty.backward(weights, m)
+    noise = round_off(abs(J0), eps)
+    found = []
+    for (layer, key), w, g in zip(net._penalized, weights, grads):
+        def at(u, step, w=w):
+            saved = w.copy()
+            w += step * u
+            try:
+                return float(penalty.forward(weights, m)), False
+            finally:
+                w[...] = saved
+        found += _judge(names[index[id(layer)], key], np.asarray(g, dtype=np.float64), w.shape,
+                        at, eps, noise, tol, rng)
+    return found
+
+
+def _judge(part, analytic, shape, at, eps, noise, tol, rng, kinks0=None, layer=None, x=None):
+    """Directional check of one part; -> [(part, difference, hint)] if it is faulty, else [].
+
+    at(u, step) -> (J at the part moved by step·u, crossed a kink). A part is faulty when
+    it fails the pass rule at ε, or when its error is above round-off and the same at ε and
+    10ε (constant error: a real mismatch; round-off would shrink, truncation grow 100x).
+    """
+    size = int(np.prod(shape))
+    if size == 0:
+        return []
+    U = rng.standard_normal((DIRECTIONS,) + tuple(shape))
+    if kinks0 is not None:
+        # Only move inputs whose ±10ε step stays on their side of a kink.
+        for u in U:
+            for step in (10 * eps, -10 * eps):
+                u *= np.sign(layer.kinks(x + step * u)) == kinks0
+    U /= np.maximum(np.linalg.norm(U.reshape(DIRECTIONS, -1), axis=1), 1e-300).reshape(
+        (-1,) + (1,) * len(shape))
+    g = U.reshape(DIRECTIONS, -1) @ analytic.ravel()
+    errors = []
+    for step in (eps, 10 * eps):
+        values = [[at(u, s) for u in U] for s in (step, -step)]
+        numeric = np.array([(p[0] - q[0]) / (2 * step) for p, q in zip(*values)])
+        crossed = np.array([p[1] or q[1] for p, q in zip(*values)])
+        errors.append((numeric, crossed))
+    (n1, c1), (n2, c2) = errors
+    use = ~(c1 | c2) & (np.abs(U.reshape(DIRECTIONS, -1)).sum(axis=1) > 0)
+    if not use.any():
+        return []
+    g, n1, n2 = g[use], n1[use], n2[use]
+    relative, abs_error = difference(g, n1), float(np.linalg.norm(g - n1))
+    floor = noise * np.sqrt(use.sum())
+    consistent = (abs_error > floor and relative > SMALLEST_MISMATCH
+                  and np.linalg.norm((g - n1) - (g - n2)) <= 0.2 * abs_error)
+    if passes(relative, abs_error, floor, tol) and not consistent:
+        return []
+    return [(part, relative, factor_hint(g, n1))]
