@@ -14,7 +14,8 @@ Epoch metrics (the keys of ``history.history``):
 - ``loss``: the mean of the batch losses weighted by batch size, each taken on the forward
   pass of its batch (before that batch's update, dropout on): cheap, and for a full batch
   exactly the course's J at the start of the epoch.
-- ``accuracy`` (classification losses): like ``loss``, a running value over the epoch's batches,
+- ``accuracy`` (from the loss's ``score``; a custom loss without one records ``loss`` only): like
+  ``loss``, a running value over the epoch's batches,
   taken from the scores of each batch's own forward pass (as Keras does): free, since it needs
   no extra forward pass. ``net.score(X, y)`` gives the accuracy of the final model.
   With ``MeanSquaredError`` the key is ``r2`` (the coefficient of determination, batch-weighted)
@@ -32,6 +33,7 @@ import warnings
 
 import numpy as np
 
+from .losses import MeanSquaredError
 from .optim import Adam, Optimizer
 from .validation import positive_int
 
@@ -294,9 +296,12 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     slices = [slice(start, start + size) for start, size in zip(range(0, m, batch_size), sizes)]
     shuffle = shuffle and len(slices) > 1
 
-    classify = hasattr(net.loss, "probabilities")
-    metric = "accuracy" if classify else "r2"
-    keys = ["loss", metric] + (["val_loss", f"val_{metric}"] if validation_data else []) + ["lr"]
+    # The History's second metric comes from the loss's optional score(); without it, loss only.
+    metric = None
+    if hasattr(net.loss, "score"):
+        metric = "r2" if isinstance(net.loss, MeanSquaredError) else "accuracy"
+    metrics = ["loss"] + ([metric] if metric else [])
+    keys = metrics + ([f"val_{k}" for k in metrics] if validation_data else []) + ["lr"]
     history = History(keys)
 
     for callback in callbacks:
@@ -304,7 +309,8 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
 
     params, grads = net.params, net.grads
     optimizer._check(params, grads)  # once: the buffers are the same for every batch
-    cost_and_grad, step, score = net._cost_and_grad, optimizer._step_checked, net.loss.score
+    cost_and_grad, step = net._cost_and_grad, optimizer._step_checked
+    score = net.loss.score if metric else None
     start_params = np.empty_like(params)
     from tqdm.auto import tqdm  # imported here: tqdm.auto warns at import time without ipywidgets
     bar = tqdm(total=epochs, unit="epoch", disable=not progress, leave=True,
@@ -327,18 +333,21 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
                     if not math.isfinite(J):
                         _diverged(net, optimizer, start_params, history, epoch, b, len(slices), J)
                     total += J * size
-                    correct += score(net.last_scores, yb) * size
+                    if score is not None:
+                        correct += score(net.last_scores, yb) * size
                     step(params, grads)
                 if not np.isfinite(params).all():
                     _diverged(net, optimizer, start_params, history, epoch, len(slices) - 1,
                               len(slices), math.nan)
 
-                logs = {"loss": total / m, metric: correct / m}
+                logs = {"loss": total / m}
+                if metric:
+                    logs[metric] = correct / m
                 if validation_data:
                     Xv, yv = validation_data
-                    scores = net._forward(Xv, False)
                     logs["val_loss"] = net._cost(Xv, yv, training=False)
-                    logs[f"val_{metric}"] = net.loss.score(scores, yv)
+                    if metric:      # from the scores of that same forward pass
+                        logs[f"val_{metric}"] = net.loss.score(net.last_scores, yv)
                 logs["lr"] = optimizer.lr
                 history._append(logs)
 
