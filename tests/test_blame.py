@@ -185,3 +185,44 @@ def test_blame_leaves_the_model_as_it_was():
     net.check_gradients(X, y)
     assert np.array_equal(net.params, before)
     assert np.array_equal(net.forward(X), scores)
+
+
+# ---- the second opinion: how the error moves with eps ----------------------------------------
+
+def test_a_one_in_a_million_factor_bug_fails_inside_the_fine_band_and_is_blamed():
+    X, y = data()
+    net = tn.Network([tn.Dense(4, 6), tn.Tanh(), tn.Dense(6, 6), TanhTimes(1 + 1e-6),
+                      tn.Dense(6, 3)], loss=tn.SoftmaxCrossEntropy(), seed=0)
+    report = net.check_gradients(X, y)
+    assert report.failed == ["W1", "b1", "W2", "b2"], str(report)
+    for name in report.failed:
+        result = report.results[name]
+        assert result.difference < 1e-5 and result.verdict == "mismatch"   # inside "fine"
+        assert "stays constant" in result.opinion and "1.000001 x numeric" in result.opinion
+    assert [(c.where, c.part, c.hint) for c in report.culprits] == [
+        ("layers[3]", "x", "1.000001 x numeric")]
+    assert report.culprits[0].difference == pytest.approx(1e-6 / (2 + 1e-6), rel=1e-2)
+
+
+def test_truncation_is_recognized_by_its_eps_squared_slope():
+    X, y = data()
+    report = build().check_gradients(X, y, eps=3e-3)
+    W1 = report.results["W1"]
+    assert W1.difference > 1e-5 and W1.passed and W1.verdict == "numerical", str(report)
+    slope = float(W1.opinion.split("eps^")[1].split()[0])
+    assert 1.8 < slope < 2.2 and "truncation" in W1.opinion
+    assert W1.hint == "" and report.culprits == []
+
+
+def test_round_off_after_training_is_recognized_by_its_one_over_eps_slope():
+    """A network trained to a loss near 0 on one example: J's last bits are most of its
+    changes, so the first look fails blocks at 1e-4; their error scales as 1/eps."""
+    net, X, y, options, _ = random_case(30300)
+    net.fit(X, y, epochs=200, optimizer=tn.Adam(lr=0.01), progress=False)
+    report = net.check_gradients(X, y, mode="full")
+    assert report.passed, str(report)
+    rescued = [r for r in report.results.values() if r.verdict == "numerical"]
+    assert any(r.difference > 1e-4 for r in rescued)
+    for r in rescued:
+        slope = float(r.opinion.split("eps^")[1].split()[0])
+        assert -1.3 < slope < -0.7 and "round-off" in r.opinion

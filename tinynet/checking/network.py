@@ -14,6 +14,7 @@ import numpy as np
 from ..validation import check_seed, check_X, choice, flag, positive_float, positive_int, step_size
 from .blame import blame, explained
 from .engine import Engine
+from .opinion import needs_opinion, reconsider, second_opinion
 from .estimate import DEFAULT_EPS, Kink
 from .policy import DEFAULT_TOL, difference
 from .report import GradCheckReport, progress_bar, summarize_block
@@ -83,9 +84,13 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
             entries = checks[block.name]
             numeric = engine.numeric(block, entries, bar)
             analytic = dtheta[block.start:block.stop][entries]
-            results.append(summarize_block(
+            result = summarize_block(
                 block.name, block.shape, analytic, numeric.estimates, numeric.kinks, entries,
-                floor_per_entry=engine.noise, tol=tol, m=X.shape[0], penalty_grad=numeric.penalty))
+                floor_per_entry=engine.noise, tol=tol, m=X.shape[0], penalty_grad=numeric.penalty)
+            if needs_opinion(result, tol):
+                reconsider(result, second_opinion(engine, block, entries, analytic,
+                                                  numeric.estimates, numeric.kinks), eps)
+            results.append(result)
             use = numeric.kinks == Kink.NONE
             all_g.append(analytic[use])
             all_n.append(numeric.estimates[use])
@@ -105,7 +110,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
         if depth >= 5 and not failed:
             notes.append(f"{depth} parameterized layers: round-off accumulates with depth, "
                          "differences around 1e-7 are still normal")
-        culprits = blame(engine, tol) if failed else []
+        culprits = blame(engine) if failed else []
         return GradCheckReport(results, overall, eps, mode, tol, notes, culprits=culprits,
                                caused_by=explained(failed, culprits, net))
 

@@ -55,6 +55,7 @@ class BlockResult:
     hint: str = ""          # a known bug class the numbers look like
     worst: list = field(default_factory=list)   # Entry objects, worst first
     how: str = "entries"    # "entries", or "directions" for a block that mode="screen" passed
+    opinion: str = ""       # the second opinion (opinion.py): how the error moves with eps
 
 
 class GradCheckReport:
@@ -147,6 +148,9 @@ class GradCheckReport:
         hints = [f"{r.name}: {r.hint}" for r in self.results.values() if r.hint]
         if hints:
             lines += ["", "looks like:"] + [f"  {h}" for h in hints]
+        opinions = [f"{r.name}: {r.opinion}" for r in self.results.values() if r.opinion]
+        if opinions:
+            lines += ["", "second opinion (re-estimated at more eps):"] + [f"  {o}" for o in opinions]
         if self.notes:
             lines += [""] + [f"note: {n}" for n in self.notes]
         lines += self._root_causes()
