@@ -66,13 +66,20 @@ def random_case(seed):
     return net, X, y, options, description
 
 
+def alarms(report):
+    """Blocks that a correct network fails. A block whose every entry sits exactly on a kink
+    cannot be compared at all: "inconclusive" there is the honest answer, not an alarm."""
+    return [r.name for r in report.results.values() if not r.passed
+            and not (r.verdict == "inconclusive" and r.checked == 0 and r.kinks == r.size)]
+
+
 @pytest.mark.parametrize("chunk", range(4))
 def test_no_false_alarms_on_random_correct_networks(chunk):
     failures, kinks = [], 0
     for seed in range(chunk, N_CASES, 4):
         net, X, y, options, description = random_case(seed)
         report = net.check_gradients(X, y, **options)
-        if not report.passed:
+        if alarms(report):
             failures.append(f"{description}\n{report}")
         kinks += sum(r.kinks for r in report.results.values())
     assert not failures, "\n\n".join(failures)

@@ -64,8 +64,8 @@ def blame(engine):
     for index, layer in enumerate(net.layers):
         if index < first or (index == first and not layer.params):
             continue
-        for part, diff, hint in _check_layer_in_place(layer, engine.inputs[index],
-                                                      index > first, engine.eps, rng):
+        for part, diff, hint in _check_layer_in_place(layer, engine.inputs[index], index > first,
+                                                      engine.frozen[index], engine.eps, rng):
             culprits.append(Culprit(f"layers[{index}]", repr(layer), part, diff, hint))
     loss = net.loss
     diff, hint = _check_loss_in_place(loss, engine.scores, engine.y, engine.eps, rng)
@@ -102,12 +102,14 @@ def _block_name(net, culprit):
 
 # ---- one piece in place ---------------------------------------------------------------------
 
-def _check_layer_in_place(layer, x, check_x, eps, rng):
-    """-> [(part, difference, hint)] for the faulty parts of ``layer`` at input ``x``."""
+def _check_layer_in_place(layer, x, check_x, state, eps, rng):
+    """-> [(part, difference, hint)] for the faulty parts of ``layer`` at input ``x``.
+
+    state: its generator's state for this forward pass (the engine's freezing), so that a
+    layer that draws random numbers draws the same ones as in the check, every time."""
     with float64_layer(layer) as params:
         if hasattr(layer, "need_input_grad"):
             layer.need_input_grad = True
-        state = layer.rng.bit_generator.state        # a layer that draws: the same draws each time
 
         def J(inp):
             layer.rng.bit_generator.state = state

@@ -14,8 +14,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ..layers import Dropout
-from .estimate import combine, round_off
-from .plan import Plan
+from ..losses import MeanSquaredError
+from .estimate import DEFAULT_EPS, judge, round_off
+from .plan import TRUSTED, Plan
+from .policy import DEFAULT_TOL
 
 CHUNK_FLOATS = 2_000_000           # memory bound of one stacked evaluation (floats)
 SHORTCUT_FLOATS = 20_000_000       # memory bound of the Dense → piecewise-linear → Dense shortcut
@@ -23,9 +25,10 @@ SHORTCUT_FLOATS = 20_000_000       # memory bound of the Dense → piecewise-lin
 
 class NumericResult(NamedTuple):
     """The numeric side for some entries of one block."""
-    estimates: np.ndarray      # (k,) dθ_approx, nan where excluded
+    estimates: np.ndarray      # (k,) dθ_approx (at a kink: the one-sided slope nearer backprop's)
     kinks: np.ndarray          # (k,) Kink codes
     penalty: object            # (k,) the penalty's own numeric gradient, or None if not penalized
+    noise: np.ndarray          # (k,) round-off of each estimate
 
 
 class Engine:
@@ -35,9 +38,24 @@ class Engine:
     from ``rng``). Call ``start(X, y)`` once, then ``numeric`` for any entries.
     """
 
-    def __init__(self, net, theta, dtheta, eps, dropout, rng):
+    def __init__(self, net, theta, dtheta, eps, dropout, rng, tol=DEFAULT_TOL):
         self.net, self.theta, self.dtheta = net, theta, dtheta
-        self.eps, self.dropout, self.rng = eps, dropout, rng
+        self.eps, self.dropout, self.rng, self.tol = eps, dropout, rng, tol
+        self.eps_excess = DEFAULT_EPS / eps
+        self.notes = []
+        # Every layer's generator is put back to this state before each call of its forward:
+        # a layer that draws from self.rng (a custom dropout) is the same function every time.
+        self.frozen = [layer.rng.bit_generator.state for layer in net.layers]
+        self.plan = None
+
+    def _call(self, index, x):
+        """layers[index].forward(x, training=True) with its generator frozen, x protected."""
+        layer = self.net.layers[index]
+        if self.plan is None or not self.plan.trusted[index]:
+            layer.rng.bit_generator.state = self.frozen[index]
+            if self.plan is None or self.plan.in_place[index]:
+                x = x.copy()
+        return layer.forward(x, training=True)
 
     # ---- the base point -------------------------------------------------------------
     def start(self, X, y):
@@ -45,9 +63,9 @@ class Engine:
         net = self.net
         self.y, self.m = y, X.shape[0]
         self.shortcuts = {}        # layer index -> (M, T) or None, see _shortcut
-        self.inputs = []
+        self.inputs, outputs, in_place = [], [], []
         out = X
-        for layer in net.layers:
+        for index, layer in enumerate(net.layers):
             if isinstance(layer, Dropout):
                 if self.dropout == "off":
                     layer.keep_prob = 1.0
@@ -55,28 +73,105 @@ class Engine:
                     keep = self.rng.random(out.shape) < layer.keep_prob
                     layer.frozen_mask = keep / layer.keep_prob
             self.inputs.append(out)
-            out = layer.forward(out, training=True)
+            if type(layer) in TRUSTED:
+                result = layer.forward(out, training=True)
+            else:                   # on the caller's own array, to see whether it writes into it
+                before = out.copy()
+                layer.rng.bit_generator.state = self.frozen[index]
+                result = layer.forward(out, training=True)
+                if not np.array_equal(out, before, equal_nan=True):
+                    in_place.append(index)
+                    self.inputs[index] = before
+                    self.notes.append(
+                        f"layers[{index}] ({layer!r}) writes into its input x inside forward; the "
+                        "checker gave it copies, but in a Network that overwrites the activations "
+                        "of the layer before it (write out = x.copy() first, or use np.where)")
+            out = _checked_output(index, layer, result, out.shape[0])
+            outputs.append(out)
         self.scores = out
-        self.plan = Plan(net, self.inputs)
-        self.base_losses = self._losses(out[None])[0]          # per-example losses at θ
-        self.J0 = net._cost_and_grad(X, y)                     # fills dtheta (bound to net.grads)
-        # Round-off noise of one numeric estimate: J is a sum of terms of size ~|loss|.
-        self.noise = round_off(max(abs(self.J0), float(np.abs(self.base_losses).mean())), self.eps)
+        self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
+        self.notes += self.plan.notes
+        losses, magnitude = self._losses(out[None])
+        self.base_losses, self.base_magnitude = losses[0], magnitude[0]   # at θ
+        for layer, state in zip(net.layers, self.frozen):      # the analytic pass draws the same
+            layer.rng.bit_generator.state = state
+        self.J0 = self._analytic(X, y)                         # fills dtheta (bound to net.grads)
+        if not np.array_equal(net.last_scores, self.scores, equal_nan=True):
+            self._name_the_random_layer()
+        # Round-off of one estimate, from the magnitudes J is computed from (see _losses).
+        self.noise = round_off(max(abs(self.J0), self.base_magnitude), self.eps)
         self.penalized = {(id(layer), key) for layer, key in net._penalized}
+
+    def _analytic(self, X, y):
+        """net's own forward and backward; a layer that breaks the protocol is named."""
+        try:
+            return self.net._cost_and_grad(X, y)
+        except Exception as exc:
+            self._name_the_broken_backward(exc)
+            raise
+
+    def _name_the_broken_backward(self, exc):
+        """Re-run the backward pass layer by layer to name the layer behind ``exc``."""
+        net = self.net
+        for layer, state in zip(net.layers, self.frozen):
+            layer.rng.bit_generator.state = state
+        net._cost(self.inputs[0], self.y)
+        dout = net.loss.backward()
+        for index in reversed(range(net._first_param_layer, len(net.layers))):
+            layer, x = net.layers[index], self.inputs[index]
+            dx = layer.backward(dout)
+            if index > net._first_param_layer and (not isinstance(dx, np.ndarray)
+                                                   or dx.shape != x.shape):
+                got = "None" if dx is None else (f"shape {dx.shape}" if isinstance(dx, np.ndarray)
+                                                 else type(dx).__name__)
+                raise ValueError(f"layers[{index}] ({layer!r}).backward returned {got}; it must "
+                                 f"return dJ/dx with the input's shape {x.shape}") from exc
+            dout = dx
+
+    def _name_the_random_layer(self):
+        """Two forward passes disagreed: find the first layer whose output changed."""
+        for index, layer in enumerate(self.net.layers):
+            after = self.inputs[index + 1] if index + 1 < len(self.inputs) else self.scores
+            again = np.asarray(self._call(index, self.inputs[index]), dtype=np.float64)
+            if not np.array_equal(again, after, equal_nan=True):
+                raise RuntimeError(
+                    f"layers[{index}] ({layer!r}) gives a different output each time forward is "
+                    "called with the same input, so J(θ) itself changes between evaluations and "
+                    "no finite difference means anything. Draw random numbers from self.rng (the "
+                    "layer's numpy Generator, which the checker freezes), not from np.random.* "
+                    "or the clock, and keep no state that changes the output from call to call")
+        raise RuntimeError("two forward passes at the same θ gave different scores: something in "
+                           "the network or its loss is not deterministic")
 
     # ---- evaluating J at many perturbed points at once --------------------------------
     def _losses(self, scores):
-        """scores: (K, m, n_out) -> per-example losses (K, m) for K perturbed networks."""
+        """scores: (K, m, n_out) for K perturbed networks -> (per-example losses (K, m),
+        magnitude (K,)).
+
+        magnitude: the mean over the examples of the terms each loss is computed from, so
+        that u·magnitude is its round-off: the scores and the loss itself (log-sum-exp is
+        about max |s|); for MeanSquaredError, 2|s − y|·(|s| + |y|), since the residual s − y
+        cancels. Not |J|: training drives J towards 0, but not the scores.
+        """
         loss, K, m = self.net.loss, scores.shape[0], scores.shape[1]
         if hasattr(loss, "losses"):
             y = self.y
             tiled = np.broadcast_to(y, (K,) + y.shape).reshape((K * m,) + y.shape[1:])
-            return loss.losses(scores.reshape(K * m, -1), tiled).reshape(K, m)
-        # a custom loss with only forward(): its mean, spread evenly over the examples
-        return np.array([[loss.forward(s, self.y)] * m for s in scores])
+            losses = loss.losses(scores.reshape(K * m, -1), tiled).reshape(K, m)
+        else:   # a custom loss with only forward(): its mean, spread evenly over the examples
+            losses = np.array([[loss.forward(s, self.y)] * m for s in scores])
+        if isinstance(loss, MeanSquaredError):
+            y = self.y.reshape(m, -1)
+            terms = 2 * np.abs(scores - y) * (np.abs(scores) + np.abs(y))
+        else:
+            terms = np.abs(scores)
+        magnitude = terms.sum(axis=2).mean(axis=1) + np.abs(losses).mean(axis=1)
+        return losses, magnitude
 
     def _propagate(self, start, cols, col_values, dense, K):
-        """Run perturbed activations through layers[start:]; -> (losses (K, m), crossed (K,)).
+        """Run perturbed activations through layers[start:].
+
+        -> (losses (K, m), their magnitude (K,) (see _losses), crossed a declared kink (K,)).
 
         Either column mode (``cols`` (K,) and ``col_values`` (K, m): perturbation k changed
         only column cols[k] of layers[start]'s input) or dense mode (``dense`` (K, m, n)).
@@ -109,7 +204,8 @@ class Engine:
         if dense is None:                                          # the last layer was element-wise
             dense = np.broadcast_to(self.scores, (K,) + self.scores.shape).copy()
             dense[np.arange(K), :, cols] = col_values
-        return self._losses(dense), crossed
+        losses, magnitude = self._losses(dense)
+        return losses, magnitude, crossed
 
     def _shortcut(self, index):
         """For layers[index] Dense, then a piecewise-linear activation (ReLU, LeakyReLU: a
@@ -172,16 +268,17 @@ class Engine:
                 return values
             return values * (mask[:, cols].T if cols is not None else mask[None])
         if cols is not None:
-            return layer.forward(values, training=True)
+            return self._call(index, values)
         K, m = values.shape[:2]
         if self.plan.rowwise[index]:
-            return layer.forward(values.reshape(K * m, -1), training=True).reshape(K, m, -1)
-        return np.stack([layer.forward(v, training=True) for v in values])
+            return self._call(index, values.reshape(K * m, -1)).reshape(K, m, -1)
+        return np.stack([self._call(index, v) for v in values])
 
     def delta_J(self, block, entries, signs):
         """J(θ + sign·ε e_i) − J(θ) as per-example means for each (entry, sign).
 
-        -> (changes (K,), crossed a kink (K,), the penalty's part of the changes (K,)).
+        -> (changes (K,), crossed a declared kink (K,), the penalty's part of the changes
+        (K,), the magnitude of the perturbed losses (K,), see _losses).
         """
         net = self.net
         layer_index = block.layer_index
@@ -198,7 +295,7 @@ class Engine:
             else:
                 rows = entries
                 values = base_out[:, rows].T + steps[:, None]
-            losses, crossed = self._propagate(layer_index + 1, rows, values, None, K)
+            losses, magnitude, crossed = self._propagate(layer_index + 1, rows, values, None, K)
         else:                                                      # any other layer: loop
             flat = self.theta[block.start:block.stop]
             x = self.inputs[layer_index]
@@ -208,15 +305,16 @@ class Engine:
             for k, (i, step) in enumerate(zip(entries, steps)):
                 saved = flat[i]
                 flat[i] = saved + step
-                outs.append(layer.forward(x, training=True))
+                outs.append(self._call(layer_index, x))
                 if before is not None:      # a parameter may move the kink itself (x − t)
                     own[k] = np.any(np.sign(layer.kinks(x)) != before)
                 flat[i] = saved
-            losses, crossed = self._propagate(layer_index + 1, None, None, np.stack(outs), K)
+            losses, magnitude, crossed = self._propagate(layer_index + 1, None, None,
+                                                         np.stack(outs), K)
             crossed |= own
         data = (losses - self.base_losses[None]).mean(axis=1)
         penalty = np.broadcast_to(self._penalty_change(block, entries, steps), (K,))
-        return data + penalty, crossed, penalty
+        return data + penalty, crossed, penalty, magnitude
 
     def _penalty_change(self, block, entries, steps):
         """Exact change of the penalty for each single-entry step."""
@@ -257,26 +355,33 @@ class Engine:
     def numeric(self, block, entries, bar=None):
         """Numeric dθ for ``entries`` (flat indices) of ``block``; -> NumericResult.
 
-        The penalty's numeric gradient comes from its forward, not its backward, so a bug
-        in that backward is still recognized.
+        Kinks are judged against backprop's dθ (``estimate.judge``). The penalty's numeric
+        gradient comes from its forward, not its backward, so a bug in that backward is
+        still recognized.
         """
         chunk = max(1, CHUNK_FLOATS // (2 * self.m * self._widest(block.layer_index)))
+        analytic = self.dtheta[block.start:block.stop][entries]
         estimates = np.empty(entries.size)
         kinks = np.zeros(entries.size, dtype=np.int8)
         penalty = np.zeros(entries.size)
+        noise = np.zeros(entries.size)
         for start in range(0, entries.size, chunk):
-            part = entries[start:start + chunk]
-            k = part.size
+            part = slice(start, start + chunk)
+            k = entries[part].size
             signs = np.concatenate([np.ones(k), -np.ones(k)])
-            change, crossed, pen = self.delta_J(block, np.concatenate([part, part]), signs)
-            penalty[start:start + k] = (pen[:k] - pen[k:]) / (2 * self.eps)
-            estimates[start:start + k], kinks[start:start + k] = combine(
-                change[:k], change[k:], crossed[:k], crossed[k:], self.eps)
+            change, crossed, pen, magnitude = self.delta_J(
+                block, np.concatenate([entries[part], entries[part]]), signs)
+            penalty[part] = (pen[:k] - pen[k:]) / (2 * self.eps)
+            scale = np.maximum(np.maximum(magnitude[:k], magnitude[k:]), self.base_magnitude)
+            noise[part] = round_off(np.maximum(scale, abs(self.J0)), self.eps)
+            estimates[part], kinks[part] = judge(analytic[part], change[:k], change[k:],
+                                                 crossed[:k], crossed[k:], self.eps,
+                                                 noise[part], self.tol)
             if bar is not None:
                 bar.update(k)
         layer = self.net.layers[block.layer_index]
         penalized = self.net.penalty is not None and (id(layer), block.key) in self.penalized
-        return NumericResult(estimates, kinks, penalty if penalized else None)
+        return NumericResult(estimates, kinks, penalty if penalized else None, noise)
 
     def cost_from(self, start):
         """J at the current theta, reusing the cached inputs of layers before ``start``.
@@ -301,3 +406,14 @@ def crossings(layer, base, new, axes):
         return np.zeros(new.shape[0], dtype=bool)
     after = layer.kinks(new)
     return (np.sign(after) != np.sign(before)).any(axis=axes)
+
+
+def _checked_output(index, layer, out, m):
+    """A layer's forward result as a float64 (m, n) array, or a clear error naming the layer."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"layers[{index}] ({layer!r}).forward returned a {type(out).__name__}; it "
+                        "must return a numpy array of shape (m, n_out)")
+    if out.ndim != 2 or out.shape[0] != m:
+        raise ValueError(f"layers[{index}] ({layer!r}).forward returned shape {out.shape}; it must "
+                         f"return (m, n_out) with one row per example (m = {m})")
+    return out.astype(np.float64, copy=False)

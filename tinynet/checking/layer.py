@@ -9,7 +9,7 @@ import numpy as np
 
 from ..layers import Dropout, Layer
 from ..validation import check_seed, flag, positive_float, step_size
-from .estimate import DEFAULT_EPS, Kink, combine, round_off
+from .estimate import DEFAULT_EPS, Kink, judge, round_off
 from .functions import numeric_array
 from .policy import DEFAULT_TOL, difference
 from .report import GradCheckReport, progress_bar, summarize_block
@@ -72,11 +72,13 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
                     array[i] = saved_value + step
                     changes[side, i], crossed[side, i] = delta_J(), _crossed(layer, kinks0, x)
                 array[i] = saved_value
-            numeric, kink = combine(changes[0], changes[1], crossed[0], crossed[1], eps)
+            numeric, kink = judge(analytic[name], changes[0], changes[1], crossed[0], crossed[1],
+                                  eps, noise, tol)
             if bar is not None:
                 bar.update(array.size)
             results.append(summarize_block(name, arrays[name].shape, analytic[name], numeric, kink,
-                                           np.arange(array.size), floor_per_entry=noise, tol=tol))
+                                           np.arange(array.size), floor_per_entry=noise, tol=tol,
+                                           eps_excess=DEFAULT_EPS / eps))
             all_g.append(analytic[name][kink == Kink.NONE])
             all_n.append(numeric[kink == Kink.NONE])
         if bar is not None:

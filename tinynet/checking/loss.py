@@ -8,7 +8,7 @@ shaped like the scores and already divided by m. Every entry of the scores is pe
 import numpy as np
 
 from ..validation import flag, positive_float, step_size
-from .estimate import DEFAULT_EPS, combine, round_off
+from .estimate import DEFAULT_EPS, judge, round_off
 from .functions import numeric_array
 from .policy import DEFAULT_TOL
 from .report import GradCheckReport, progress_bar, summarize_block
@@ -41,20 +41,22 @@ def check_loss(loss, scores, y, eps=DEFAULT_EPS, tol=DEFAULT_TOL, progress=None)
                          f"it must return dJ/dscores with the scores' shape {scores.shape}")
     analytic = np.array(dscores, dtype=np.float64).ravel()
     flat = scores.reshape(-1)
-    values = np.empty((2, flat.size))            # J(s + ε e_i), J(s − ε e_i)
+    changes = np.empty((2, flat.size))           # J(s ± ε e_i) − J(s)
     bar = progress_bar(progress, flat.size)
     for i in range(flat.size):
         saved = flat[i]
         for side, step in enumerate((eps, -eps)):
             flat[i] = saved + step
-            values[side, i] = float(loss.forward(scores, y))
+            changes[side, i] = float(loss.forward(scores, y)) - J0
         flat[i] = saved
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
-    smooth = np.zeros(flat.size, dtype=bool)     # a loss declares no kinks
-    numeric, kinks = combine(values[0], values[1], smooth, smooth, eps)
+    noise = round_off(abs(J0), eps)
+    undeclared = np.zeros(flat.size, dtype=bool)  # a loss declares no kinks; judge finds them
+    numeric, kinks = judge(analytic, changes[0], changes[1], undeclared, undeclared, eps, noise,
+                           tol)
     result = summarize_block("scores", scores.shape, analytic, numeric, kinks, np.arange(flat.size),
-                             floor_per_entry=round_off(abs(J0), eps), tol=tol, m=m)
+                             floor_per_entry=noise, tol=tol, m=m)
     return GradCheckReport([result], result.difference, eps, "loss", tol)

@@ -13,10 +13,11 @@ where that is larger) is re-estimated at 4ε, 16ε and 64ε on its most telling 
 largest gradients and the largest errors). When the error vector is the same at all three
 (within 30 %), it is a real mismatch and the block fails, even inside the "fine" band:
 round-off would have changed 16x over that range, and at random, truncation 256x.
-Otherwise the error is numerical, and the block passes. Either way the report gives the
-measured slope of log‖error‖ against log ε, which says which kind it is (0: constant,
-2: truncation, -1: round-off). The round-off floor of the first look is not used: it is an estimate,
-and wrong where J is computed with cancellation (a loss near 0 after training).
+Otherwise the error is numerical, and the block passes if at one of those steps its
+difference is below the tolerance (so no bug of that size can hide in the noise). Either
+way the report gives the measured slope of log‖error‖ against log ε, which says which kind
+it is (0: constant, 2: truncation, -1: round-off). No round-off floor is used here: the
+error is seen to move, or not.
 """
 
 from typing import NamedTuple
@@ -24,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .estimate import Kink
-from .policy import BANDS, factor_hint
+from .policy import BANDS, difference, factor_hint
 
 SCALES = (4.0, 16.0, 64.0)         # multiples of the check's ε
 ENTRIES = 12                       # per criterion (largest |g|, largest error)
@@ -37,6 +38,7 @@ class Opinion(NamedTuple):
     slope: float        # d log‖error‖ / d log ε over SCALES
     mismatch: float     # relative size of the constant part, ‖Δ‖ / (‖g‖ + ‖g − Δ‖)
     hint: str           # the factor, when the constant part is one ("1.000001 x numeric")
+    best: float         # the smallest relative difference at any of the steps
 
     def describe(self, eps):
         span = f"eps {eps * SCALES[0]:g} to {eps * SCALES[-1]:g}"
@@ -85,15 +87,17 @@ def second_opinion(engine, block, entries, analytic, numeric, kinks):
                                                      1e-300))
     real = bool(g.size and constant and relative > SMALLEST_MISMATCH)
     hint = factor_hint(g, mean) if real else ""
-    return Opinion(real, slope, relative, hint)
+    best = min(difference(g, row) for row in n) if g.size else np.inf
+    return Opinion(real, slope, relative, hint, best)
 
 
-def reconsider(result, opinion, eps):
+def reconsider(result, opinion, eps, tol):
     """Revise a BlockResult with the second opinion (in place)."""
     result.opinion = opinion.describe(eps)
     if opinion.real:
         if result.passed:
             result.passed, result.verdict = False, "mismatch"
         result.hint = result.hint or (f"analytic = {opinion.hint}" if opinion.hint else "")
-    elif not result.passed:
+    elif not result.passed and opinion.best < tol:
+        # numerical, and backprop agrees with a better step: no bug of that size is hiding
         result.passed, result.verdict, result.hint = True, "numerical", ""
