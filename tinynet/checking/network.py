@@ -15,7 +15,7 @@ from ..validation import check_seed, check_X, choice, flag, positive_float, posi
 from .blame import blame, explained
 from .engine import Engine
 from .estimate import DEFAULT_EPS, Kink
-from .opinion import needs_opinion, reconsider, second_opinion
+from .opinion import engine_estimate, needs_opinion, reconsider, second_opinion
 from .policy import DEFAULT_TOL, difference
 from .report import GradCheckReport, progress_bar, summarize_block
 from .sandbox import float64_network
@@ -93,8 +93,9 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
                 floor_per_entry=numeric.noise, tol=tol, eps_excess=engine.eps_excess, m=X.shape[0],
                 penalty_grad=numeric.penalty)
             if needs_opinion(result, tol):
-                reconsider(result, second_opinion(engine, block, entries, analytic,
-                                                  numeric.estimates, numeric.kinks), eps, tol)
+                opinion = second_opinion(engine_estimate(engine, block, entries), analytic,
+                                         numeric.estimates, numeric.kinks)
+                reconsider(result, opinion, eps, tol)
             results.append(result)
             use = numeric.kinks == Kink.NONE
             all_g.append(analytic[use])

@@ -57,24 +57,21 @@ def needs_opinion(result, tol):
         and BANDS[0][0] < result.difference < max(10 * tol, BANDS[-1][0])
 
 
-def second_opinion(engine, block, entries, analytic, numeric, kinks):
-    """Re-estimate the most telling checked entries of ``block`` at more ε; -> Opinion.
+def second_opinion(estimate, analytic, numeric, kinks):
+    """Re-estimate the most telling compared entries at 4ε, 16ε and 64ε; -> Opinion.
 
-    entries: the checked flat indices; analytic, numeric, kinks: their values at the check's ε.
+    analytic, numeric, kinks: (k,) the checked entries at the check's ε; estimate(scale,
+    positions) -> (estimates, Kink codes) of the entries at those positions of the k, with
+    the step scale·ε.
     """
     use = np.flatnonzero(kinks == Kink.NONE)
     pick = np.union1d(use[np.argsort(-np.abs(analytic[use]))[:ENTRIES]],
                       use[np.argsort(-np.abs(analytic[use] - numeric[use]))[:ENTRIES]])
-    eps0, estimates = engine.eps, []
-    smooth = np.ones(pick.size, dtype=bool)
-    try:
-        for scale in SCALES:
-            engine.eps = eps0 * scale
-            result = engine.numeric(block, entries[pick])
-            estimates.append(result.estimates)
-            smooth &= result.kinks == Kink.NONE
-    finally:
-        engine.eps = eps0
+    estimates, smooth = [], np.ones(pick.size, dtype=bool)
+    for scale in SCALES:
+        values, codes = estimate(scale, pick)
+        estimates.append(values)
+        smooth &= codes == Kink.NONE
     g = analytic[pick][smooth]
     n = np.array(estimates)[:, smooth]                     # (scales, entries)
     errors = np.linalg.norm(g[None] - n, axis=1)
@@ -101,3 +98,16 @@ def reconsider(result, opinion, eps, tol):
     elif not result.passed and opinion.best < tol:
         # numerical, and backprop agrees with a better step: no bug of that size is hiding
         result.passed, result.verdict, result.hint = True, "numerical", ""
+
+
+def engine_estimate(engine, block, entries):
+    """``estimate`` for second_opinion from the network check's engine."""
+    def estimate(scale, positions):
+        eps = engine.eps
+        engine.eps = eps * scale
+        try:
+            result = engine.numeric(block, entries[positions])
+        finally:
+            engine.eps = eps
+        return result.estimates, result.kinks
+    return estimate

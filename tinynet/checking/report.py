@@ -130,11 +130,12 @@ class GradCheckReport:
         lines = [f"Gradient check ({self.mode}, eps={self.eps:g}): {head}",
                  f"overall difference {self.difference:.3e} ({self.verdict}); "
                  f"a block passes below {self.tol:g} or at round-off level", ""]
-        rows = [(r, f"{r.checked} dirs" if r.how == "directions" else f"{r.checked}/{r.size}")
+        rows = [(r, f"{r.checked} dir{'s' * (r.checked != 1)}" if r.how == "directions"
+                 else f"{r.checked}/{r.size}")
                 for r in self.results.values()]
         width = max([7] + [len(c) for _, c in rows])
         lines.append(f"{'block':<8} {'shape':<12} {'checked':>{width}} {'difference':>11}  "
-                     f"{'verdict':<11} {'kinks':>5} {'L2 share':>8}  worst entry")
+                     f"{'verdict':<11} {'kinks':>5} {'L2 share':>8}  worst entry: analytic vs numeric")
         for r, checked in rows:
             worst = r.worst[0] if r.worst else None
             where = (f"[{', '.join(map(str, worst.index))}] {worst.analytic:.3e} vs "
