@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+import tinynet as tn
+
 from tinynet.cli import main
 
 
@@ -79,3 +81,24 @@ def test_a_file_that_is_not_a_model_exits_2(tmp_path, capsys):
     bad.write_text("not a model")
     assert main(["info", str(bad)]) == 2
     assert "tinynet: error: cannot load model" in capsys.readouterr().err
+
+
+@tn.register_layer
+class CliTanhTwiceTooSteep(tn.Tanh):
+    """A registered custom activation whose backward is twice too large."""
+
+    def backward(self, dout):
+        return 2 * dout * (1 - self.out ** 2)
+
+
+def test_gradcheck_prints_the_culprit_and_exits_1(tmp_path, capsys):
+    net = tn.Network([tn.Dense(2, 5), CliTanhTwiceTooSteep(), tn.Dense(5, 2)],
+                     loss=tn.SoftmaxCrossEntropy(), seed=0)
+    net.save(tmp_path / "model.npz")
+    capsys.readouterr()
+    assert main(["gradcheck", str(tmp_path / "model.npz"), "--data", "flower"]) == 1
+    out = capsys.readouterr().out
+    assert "<-- FAIL (because of layers[1])" in out
+    assert out.rstrip().splitlines()[-1].strip().startswith(
+        "layers[1] CliTanhTwiceTooSteep(): backward returns a wrong input gradient dx")
+    assert "analytic = 2 x numeric" in out.rstrip().splitlines()[-1]
