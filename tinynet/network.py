@@ -7,6 +7,7 @@ C order (element for element the course's ``dictionary_to_vector`` and PyTorch's
 optimizer updates the whole model with one vectorized step.
 """
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,7 @@ class Network:
         children = np.random.SeedSequence(seed).spawn(len(layers) + 1)
         self.rng = np.random.default_rng(children[0])
         for layer, child in zip(layers, children[1:]):
+            layer._network = weakref.ref(self)    # one network per layer object, see _check_layers
             layer.rng = np.random.default_rng(child)
             layer.reset_parameters(layer.rng)
 
@@ -311,6 +313,12 @@ def _check_layers(layers):
             raise ValueError(f"layers[{i}] ({layer!r}) appears twice in the list; "
                              "create a separate layer object for each position")
         seen.add(id(layer))
+        owner = layer.__dict__.get("_network")
+        owner = owner() if owner is not None else None
+        if owner is not None and any(mine is layer for mine in owner.layers):
+            raise ValueError(f"layers[{i}] ({layer!r}) already belongs to another Network: its "
+                             "parameters live in that network's buffer, and taking it would "
+                             "re-initialize them; create a new layer object for this network")
 
 
 def _check_loss(loss):

@@ -16,6 +16,7 @@ import numpy as np
 from ..layers import Dropout
 from ..losses import MeanSquaredError
 from .estimate import DEFAULT_EPS, judge, round_off
+from .layer import checked_input_grad, checked_output, nondeterministic
 from .plan import TRUSTED, Plan
 from .policy import DEFAULT_TOL
 
@@ -86,7 +87,7 @@ class Engine:
                         f"layers[{index}] ({layer!r}) writes into its input x inside forward; the "
                         "checker gave it copies, but in a Network that overwrites the activations "
                         "of the layer before it (write out = x.copy() first, or use np.where)")
-            out = _checked_output(index, layer, result, out.shape[0])
+            out = checked_output(f"layers[{index}] ({layer!r})", result, out.shape[0])
             outputs.append(out)
         self.scores = out
         self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
@@ -120,13 +121,8 @@ class Engine:
         for index in reversed(range(net._first_param_layer, len(net.layers))):
             layer, x = net.layers[index], self.inputs[index]
             dx = layer.backward(dout)
-            if index > net._first_param_layer and (not isinstance(dx, np.ndarray)
-                                                   or dx.shape != x.shape):
-                got = "None" if dx is None else (f"shape {dx.shape}" if isinstance(dx, np.ndarray)
-                                                 else type(dx).__name__)
-                raise ValueError(f"layers[{index}] ({layer!r}).backward returned {got}; it must "
-                                 f"return dJ/dx with the input's shape {x.shape}") from exc
-            dout = dx
+            if index > net._first_param_layer:
+                dout = checked_input_grad(f"layers[{index}] ({layer!r})", dx, x.shape)
 
     def _name_the_random_layer(self):
         """Two forward passes disagreed: find the first layer whose output changed."""
@@ -134,12 +130,7 @@ class Engine:
             after = self.inputs[index + 1] if index + 1 < len(self.inputs) else self.scores
             again = np.asarray(self._call(index, self.inputs[index]), dtype=np.float64)
             if not np.array_equal(again, after, equal_nan=True):
-                raise RuntimeError(
-                    f"layers[{index}] ({layer!r}) gives a different output each time forward is "
-                    "called with the same input, so J(θ) itself changes between evaluations and "
-                    "no finite difference means anything. Draw random numbers from self.rng (the "
-                    "layer's numpy Generator, which the checker freezes), not from np.random.* "
-                    "or the clock, and keep no state that changes the output from call to call")
+                raise RuntimeError(nondeterministic(f"layers[{index}] ({layer!r})"))
         raise RuntimeError("two forward passes at the same θ gave different scores: something in "
                            "the network or its loss is not deterministic")
 
@@ -407,13 +398,3 @@ def crossings(layer, base, new, axes):
     after = layer.kinks(new)
     return (np.sign(after) != np.sign(before)).any(axis=axes)
 
-
-def _checked_output(index, layer, out, m):
-    """A layer's forward result as a float64 (m, n) array, or a clear error naming the layer."""
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"layers[{index}] ({layer!r}).forward returned a {type(out).__name__}; it "
-                        "must return a numpy array of shape (m, n_out)")
-    if out.ndim != 2 or out.shape[0] != m:
-        raise ValueError(f"layers[{index}] ({layer!r}).forward returned shape {out.shape}; it must "
-                         f"return (m, n_out) with one row per example (m = {m})")
-    return out.astype(np.float64, copy=False)

@@ -59,7 +59,8 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
         mode = "full" if net.n_params <= FULL_LIMIT else "screen"
     rng = np.random.default_rng(seed)
 
-    with float64_network(net, use_penalty=penalty) as (theta, dtheta):
+    # NaN and overflow are reported per block ("not finite"), not as numpy warnings.
+    with float64_network(net, use_penalty=penalty) as (theta, dtheta), np.errstate(all="ignore"):
         notes = []
         if net.dtype != np.float64:
             notes.append(f"the model is {net.dtype.name}; it was checked on a float64 copy")

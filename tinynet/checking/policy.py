@@ -31,8 +31,11 @@ def verdict(difference):
 
 
 def difference(g, n):
-    """The course's relative difference ‖g − n‖ / (‖g‖ + ‖n‖); both zero counts as 0."""
+    """The course's relative difference ‖g − n‖ / (‖g‖ + ‖n‖); both zero counts as 0, and
+    NaN or inf anywhere gives NaN (never the 'both zero' 0)."""
     denominator = np.linalg.norm(g) + np.linalg.norm(n)
+    if not np.isfinite(denominator):
+        return float("nan")
     return float(np.linalg.norm(g - n) / denominator) if denominator > 0 else 0.0
 
 
