@@ -1,12 +1,18 @@
-"""The measurements behind eps = 1e-6 and the pass rule.
+"""The measurements behind eps = 1e-6, the pass rule, the second opinion and blame.
 
 (a) the overall difference of correct random networks for eps = 1e-3 ... 1e-9, and how many
     of them the per-block rule would fail at that eps (-> benchmarks/results/eps_sweep.txt);
 (b) false alarms over N random correct networks (the generator of tests/test_checker_sweep.py)
     and detections over the planted bugs of tests/test_checker_selftest.py, full and screen,
-    on several data seeds (-> benchmarks/results/false_alarm_sweep.txt).
+    on several data seeds (-> benchmarks/results/false_alarm_sweep.txt);
+(c) sensitivity: a loss backward off by a factor (1 + δ) on random networks, untrained and
+    trained, flagged / networks where it shows at all, next to the false alarms on the same
+    networks without the factor, and how often the loss is named as the culprit
+    (-> benchmarks/results/sensitivity.txt);
+(d) blame: planted bugs (each alone, and two at once) whose culprits are named exactly, in
+    full, sample and screen mode (-> benchmarks/results/blame.txt).
 
-    python benchmarks/sweep_eps.py [--nets 1000] [--eps-nets 40]
+    python benchmarks/sweep_eps.py [--nets 1000] [--eps-nets 40] [--sensitivity-nets 200]
 """
 
 import argparse
@@ -18,8 +24,12 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+import tinynet as tn  # noqa: E402
+from test_blame import CULPRITS, TWO_AT_ONCE  # noqa: E402
 from test_checker_selftest import BUGS, build, data  # noqa: E402
-from test_checker_sweep import random_case  # noqa: E402
+from test_checker_sweep import alarms, factor_shows, off_by, random_case  # noqa: E402
+
+DELTAS = (1e-4, 1e-5, 1e-6, 3e-7, 1e-7)
 
 EPSILONS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9)
 RESULTS = ROOT / "benchmarks" / "results"
@@ -78,10 +88,70 @@ def detections(data_seeds=5):
     return lines
 
 
+def sensitivity(n_nets, trained):
+    """(c): per δ, flagged / networks where the factor shows; false alarms without it."""
+    cases = []
+    for seed in range(n_nets):
+        net, X, y, options, _ = random_case((50_000 if trained else 40_000) + seed)
+        if trained:
+            net.fit(X, y, epochs=200, optimizer=tn.Adam(lr=0.01), progress=False)
+        cases.append((net, X, y, options))
+    alarm = sum(bool(alarms(net.check_gradients(X, y, mode="full"))) for net, X, y, _ in cases)
+    what = "trained (200 Adam steps)" if trained else "untrained"
+    lines = [f"(c) {n_nets} random {what} networks, full check, dropout off: false alarms "
+             f"{alarm}/{n_nets}; a loss backward off by (1 + delta): flagged / networks where "
+             "the arithmetic allows it (delta·‖data gradient‖ > 3x the check's own error in some "
+             "block), and the loss named as the only culprit / flagged",
+             f"{'delta':>8} {'flagged / shows':>16} {'loss blamed':>12}"]
+    correct = [net.loss for net, *_ in cases]
+    for delta in DELTAS:
+        flagged = shows = blamed = 0
+        for (net, X, y, _), loss in zip(cases, correct):
+            net.loss = loss
+            if not factor_shows(net, X, y, delta):
+                continue
+            shows += 1
+            net.loss = off_by(loss, delta)
+            report = net.check_gradients(X, y, mode="full")
+            flagged += not report.passed
+            blamed += [(c.where, c.part) for c in report.culprits] == [("loss", "scores")]
+            net.loss = loss
+        lines.append(f"{delta:>8.0e} {f'{flagged}/{shows}':>16} {f'{blamed}/{flagged}':>12}")
+    return lines
+
+
+def blame_accuracy(data_seeds=5):
+    """(d): planted bugs whose culprits are named exactly / total, per mode."""
+    modes = ("full", "sample", "screen")
+    lines = [f"(d) blame: culprits named exactly (and nothing else) / checks, over {data_seeds} "
+             "data seeds", f"{'bug':<30} " + " ".join(f"{m:>7}" for m in modes)]
+    cases = [(name, kwargs, options, CULPRITS[name]) for name, kwargs, options, *_ in BUGS]
+    cases += [(" + ".join(sorted(f"{w} {p}" for w, p in expected)), kwargs, {}, expected)
+              for kwargs, expected in TWO_AT_ONCE]
+    total = dict.fromkeys(modes, 0)
+    for name, kwargs, options, expected in cases:
+        cells = []
+        for mode in modes:
+            exact = 0
+            for seed in range(data_seeds):
+                X, y = data(seed)
+                report = build(seed=seed, **kwargs).check_gradients(X, y, mode=mode, **options)
+                exact += {(c.where, c.part) for c in report.culprits} == expected
+            total[mode] += exact
+            cells.append(f"{exact}/{data_seeds}")
+        lines.append(f"{name[:30]:<30} " + " ".join(f"{c:>7}" for c in cells))
+    n = len(cases) * data_seeds
+    lines.append(f"{'total (of ' + str(n) + ')':<30} " + " ".join(f"{total[m]:>7}" for m in modes))
+    lines.append("(sample mode checks a few entries per block: a one-entry bug it does not sample "
+                 "passes, and nothing is blamed)")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nets", type=int, default=1000)
     parser.add_argument("--eps-nets", type=int, default=40)
+    parser.add_argument("--sensitivity-nets", type=int, default=200)
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     a = eps_sweep(args.eps_nets)
@@ -89,7 +159,13 @@ def main():
     print("\n".join(a), "\n")
     b = false_alarms(args.nets) + [""] + detections()
     (RESULTS / "false_alarm_sweep.txt").write_text("\n".join(b) + "\n")
-    print("\n".join(b))
+    print("\n".join(b), "\n")
+    c = sensitivity(args.sensitivity_nets, False) + [""] + sensitivity(args.sensitivity_nets, True)
+    (RESULTS / "sensitivity.txt").write_text("\n".join(c) + "\n")
+    print("\n".join(c), "\n")
+    d = blame_accuracy()
+    (RESULTS / "blame.txt").write_text("\n".join(d) + "\n")
+    print("\n".join(d))
 
 
 if __name__ == "__main__":

@@ -10,24 +10,25 @@ fails, every piece is checked on its own, **in place**:
 - the loss with respect to the scores of this forward pass (part ``scores``);
 - the penalty with respect to each penalized weight (part ``W2``, ...).
 
-Each part is checked along a few random unit directions u (``dJ·u`` against
+Each part is checked along a few unit directions u, its own gradient and random ones (``dJ·u`` against
 ``(J(a + εu) − J(a − εu)) / 2ε``), so blame costs about one screen-mode check per layer,
-and nothing when the check passes. A part is a culprit when its error is the same at ε and
-10ε: constant, as a bug's error is, where round-off would shrink 10x and truncation grow
-100x. So no round-off floor is needed, and a (1 + 1e-6) factor is found as surely as a
-sign flip. A directional step that crosses a kink is left out.
+and nothing when the check passes. A part is a culprit when its error is the same at 4ε,
+16ε and 64ε: constant, as a bug's error is, where round-off would shrink 16x and
+truncation grow 256x (the second opinion's test, opinion.py). So no round-off floor is
+needed, and a (1 + 1e-6) factor is found as surely as a sign flip. A directional step
+that crosses a kink is left out.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from .policy import difference, factor_hint
+from .estimate import UNIT_ROUNDOFF
+from .opinion import SCALES, constant_error
+from .policy import factor_hint
 from .sandbox import float64_layer
 
 DIRECTIONS = 3
-# Below this relative difference even a consistent error is float64 arithmetic, not a bug.
-SMALLEST_MISMATCH = 1e-9
 
 
 @dataclass
@@ -68,7 +69,8 @@ def blame(engine):
                                                       engine.frozen[index], engine.eps, rng):
             culprits.append(Culprit(f"layers[{index}]", repr(layer), part, diff, hint))
     loss = net.loss
-    diff, hint = _check_loss_in_place(loss, engine.scores, engine.y, engine.eps, rng)
+    diff, hint = _check_loss_in_place(loss, engine.scores, engine.y, engine.base_magnitude,
+                                      engine.eps, rng)
     if diff is not None:
         culprits.append(Culprit("loss", repr(loss), "scores", diff, hint))
     if net.penalty is not None:
@@ -120,6 +122,7 @@ def _check_layer_in_place(layer, x, check_x, state, eps, rng):
         G = rng.standard_normal(out.shape)
         dx = layer.backward(G.copy())
         grads = {key: layer.grads[key].copy() for key in params}
+        scale = float(np.abs(out * G).sum())
         kinks0 = layer.kinks(x)
         kinks0 = None if kinks0 is None else np.sign(kinks0)
         found = []
@@ -128,8 +131,8 @@ def _check_layer_in_place(layer, x, check_x, state, eps, rng):
                 moved = x + step * u
                 crossed = kinks0 is not None and np.any(np.sign(layer.kinks(moved)) != kinks0)
                 return J(moved), crossed
-            found += _judge("x", np.asarray(dx, dtype=np.float64), x.shape, at_x, eps, rng,
-                            kinks0, layer, x)
+            found += _judge("x", np.asarray(dx, dtype=np.float64), x.shape, at_x, scale, eps,
+                            rng, kinks0, layer, x)
         elif check_x:
             found.append(("x", 1.0, "backward returned no input gradient"))
         for key, value in params.items():
@@ -141,12 +144,14 @@ def _check_layer_in_place(layer, x, check_x, state, eps, rng):
                     return J(x.copy()), crossed
                 finally:
                     value[...] = saved
-            found += _judge(key, grads[key], value.shape, at_param, eps, rng)
+            found += _judge(key, grads[key], value.shape, at_param, scale, eps, rng)
     return found
 
 
-def _check_loss_in_place(loss, scores, y, eps, rng):
-    """-> (difference, hint) if the loss's backward is wrong at ``scores``, else (None, "")."""
+def _check_loss_in_place(loss, scores, y, magnitude, eps, rng):
+    """-> (difference, hint) if the loss's backward is wrong at ``scores``, else (None, "").
+
+    magnitude: the size of the terms the loss is computed from (the engine's, engine.py)."""
     loss.forward(scores.copy(), y)
     dscores = np.asarray(loss.backward(), dtype=np.float64)
     if dscores.shape != scores.shape:
@@ -154,7 +159,7 @@ def _check_loss_in_place(loss, scores, y, eps, rng):
 
     def at(u, step):
         return float(loss.forward(scores + step * u, y)), False
-    found = _judge("scores", dscores, scores.shape, at, eps, rng)
+    found = _judge("scores", dscores, scores.shape, at, magnitude, eps, rng)
     return found[0][1:] if found else (None, "")
 
 
@@ -165,6 +170,7 @@ def _check_penalty_in_place(net, m, eps, rng):
     names = {(b.layer_index, b.key): b.name for b in net.blocks}
     index = {id(layer): i for i, layer in enumerate(net.layers)}
     grads = penalty.backward(weights, m)
+    scale = abs(float(penalty.forward(weights, m)))
     found = []
     for (layer, key), w, g in zip(net._penalized, weights, grads):
         def at(u, step, w=w):
@@ -175,43 +181,39 @@ def _check_penalty_in_place(net, m, eps, rng):
             finally:
                 w[...] = saved
         found += _judge(names[index[id(layer)], key], np.asarray(g, dtype=np.float64), w.shape,
-                        at, eps, rng)
+                        at, scale, eps, rng)
     return found
 
 
-def _judge(part, analytic, shape, at, eps, rng, kinks0=None, layer=None, x=None):
+def _judge(part, analytic, shape, at, scale, eps, rng, kinks0=None, layer=None, x=None):
     """Directional check of one part; -> [(part, difference, hint)] if it is faulty, else [].
 
-    at(u, step) -> (J at the part moved by step·u, crossed a kink). kinks0, layer, x: for a
-    layer's input, where its kinks are (the directions avoid them).
+    at(u, step) -> (J at the part moved by step·u, crossed a kink); scale: the size of the
+    terms J is summed from (its round-off). kinks0, layer, x: for a layer's input, where its
+    kinks are (the directions avoid them).
     """
     size = int(np.prod(shape))
     if size == 0:
         return []
     U = rng.standard_normal((DIRECTIONS,) + tuple(shape))
+    if np.any(analytic):
+        U[0] = analytic.reshape(shape)      # along the gradient: the largest change of J
     if kinks0 is not None:
-        # Only move inputs whose ±10ε step stays on their side of a kink.
+        # Only move inputs whose largest step stays on their side of a kink.
         for u in U:
-            for step in (10 * eps, -10 * eps):
+            for step in (SCALES[-1] * eps, -SCALES[-1] * eps):
                 u *= np.sign(layer.kinks(x + step * u)) == kinks0
     U /= np.maximum(np.linalg.norm(U.reshape(DIRECTIONS, -1), axis=1), 1e-300).reshape(
         (-1,) + (1,) * len(shape))
     g = U.reshape(DIRECTIONS, -1) @ analytic.ravel()
-    errors = []
-    for step in (eps, 10 * eps):
+    rows, use = [], np.abs(U.reshape(DIRECTIONS, -1)).sum(axis=1) > 0
+    for factor in SCALES:
+        step = factor * eps
         values = [[at(u, s) for u in U] for s in (step, -step)]
-        numeric = np.array([(p[0] - q[0]) / (2 * step) for p, q in zip(*values)])
-        crossed = np.array([p[1] or q[1] for p, q in zip(*values)])
-        errors.append((numeric, crossed))
-    (n1, c1), (n2, c2) = errors
-    use = ~(c1 | c2) & (np.abs(U.reshape(DIRECTIONS, -1)).sum(axis=1) > 0)
+        rows.append([(p[0] - q[0]) / (2 * step) for p, q in zip(*values)])
+        use &= ~np.array([p[1] or q[1] for p, q in zip(*values)])
     if not use.any():
         return []
-    g, n1, n2 = g[use], n1[use], n2[use]
-    relative, abs_error = difference(g, n1), float(np.linalg.norm(g - n1))
-    # The same error at ε and 10ε: a real mismatch (round-off would shrink 10x, truncation
-    # grow 100x), however small; an error that moves with ε is numerical, however large.
-    constant = np.linalg.norm((g - n1) - (g - n2)) <= 0.2 * abs_error
-    if not (constant and relative > SMALLEST_MISMATCH):
-        return []
-    return [(part, relative, factor_hint(g, n1))]
+    floor = UNIT_ROUNDOFF * scale / (SCALES[-1] * eps)     # J's last bit at the largest step
+    real, relative, mean = constant_error(g[use], np.array(rows)[:, use], floor)
+    return [(part, relative, factor_hint(g[use], mean))] if real else []
