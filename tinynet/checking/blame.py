@@ -69,8 +69,7 @@ def blame(engine):
                                                       engine.frozen[index], engine.eps, rng):
             culprits.append(Culprit(f"layers[{index}]", repr(layer), part, diff, hint))
     loss = net.loss
-    diff, hint = _check_loss_in_place(loss, engine.scores, engine.y, engine.base_magnitude,
-                                      engine.eps, rng)
+    diff, hint = _check_loss_in_place(loss, engine.scores, engine.y, engine.eps, rng)
     if diff is not None:
         culprits.append(Culprit("loss", repr(loss), "scores", diff, hint))
     if net.penalty is not None:
@@ -148,18 +147,16 @@ def _check_layer_in_place(layer, x, check_x, state, eps, rng):
     return found
 
 
-def _check_loss_in_place(loss, scores, y, magnitude, eps, rng):
-    """-> (difference, hint) if the loss's backward is wrong at ``scores``, else (None, "").
-
-    magnitude: the size of the terms the loss is computed from (the engine's, engine.py)."""
-    loss.forward(scores.copy(), y)
+def _check_loss_in_place(loss, scores, y, eps, rng):
+    """-> (difference, hint) if the loss's backward is wrong at ``scores``, else (None, "")."""
+    J0 = float(loss.forward(scores.copy(), y))
     dscores = np.asarray(loss.backward(), dtype=np.float64)
     if dscores.shape != scores.shape:
         return 1.0, f"backward returned shape {dscores.shape}, the scores are {scores.shape}"
 
     def at(u, step):
         return float(loss.forward(scores + step * u, y)), False
-    found = _judge("scores", dscores, scores.shape, at, magnitude, eps, rng)
+    found = _judge("scores", dscores, scores.shape, at, abs(J0), eps, rng)
     return found[0][1:] if found else (None, "")
 
 
@@ -188,8 +185,8 @@ def _check_penalty_in_place(net, m, eps, rng):
 def _judge(part, analytic, shape, at, scale, eps, rng, kinks0=None, layer=None, x=None):
     """Directional check of one part; -> [(part, difference, hint)] if it is faulty, else [].
 
-    at(u, step) -> (J at the part moved by step·u, crossed a kink); scale: the size of the
-    terms J is summed from (its round-off). kinks0, layer, x: for a layer's input, where its
+    at(u, step) -> (J at the part moved by step·u, crossed a kink); scale: u·scale is the
+    smallest change of J float64 resolves. kinks0, layer, x: for a layer's input, where its
     kinks are (the directions avoid them).
     """
     size = int(np.prod(shape))

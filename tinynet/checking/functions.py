@@ -63,7 +63,8 @@ def gradcheck(cost, params, grads, eps=1e-7, tol=DEFAULT_TOL, progress=None):
         result = summarize_block(name, array.shape, analytic[name], numeric, kink, everything,
                                  floor_per_entry=noise, tol=tol, eps_excess=DEFAULT_EPS / eps)
         if needs_opinion(result, tol):
-            opinion = second_opinion(estimate, analytic[name], numeric, kink, noise)
+            estimate.eps = eps
+            opinion = second_opinion(estimate, analytic[name], numeric, kink, J0)
             reconsider(result, opinion, eps, tol)
         results.append(result)
         all_g.append(analytic[name][kink == Kink.NONE])

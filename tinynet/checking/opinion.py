@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .estimate import NOISE_FACTOR, Kink
+from .estimate import UNIT_ROUNDOFF, Kink
 from .policy import BANDS, difference, factor_hint
 
 SCALES = (4.0, 16.0, 64.0)         # multiples of the check's ε
@@ -64,11 +64,11 @@ def needs_opinion(result, tol):
         and BANDS[0][0] < result.difference < max(10 * tol, BANDS[-1][0])
 
 
-def second_opinion(estimate, analytic, numeric, kinks, noise):
+def second_opinion(estimate, analytic, numeric, kinks, J):
     """Re-estimate the most telling compared entries at 4ε, 16ε and 64ε; -> Opinion.
 
-    analytic, numeric, kinks: (k,) the checked entries at the check's ε; noise: the first
-    look's round-off estimate of one entry at ε (scalar or (k,)); estimate(scale,
+    analytic, numeric, kinks: (k,) the checked entries at the check's ε; J: the cost at θ;
+    estimate(scale,
     positions) -> (estimates, Kink codes) of the entries at those positions of the k, with
     the step scale·ε.
     """
@@ -86,8 +86,8 @@ def second_opinion(estimate, analytic, numeric, kinks, noise):
     slope = 0.0
     if errors.all():
         slope = round(float(np.polyfit(np.log(SCALES), np.log(errors), 1)[0]), 2) + 0.0
-    bare = np.max(np.broadcast_to(noise, analytic.shape)[pick]) / NOISE_FACTOR / SCALES[-1]
-    real, relative, mean = constant_error(g, n, bare)
+    eps = estimate.eps
+    real, relative, mean = constant_error(g, n, UNIT_ROUNDOFF * abs(J) / (SCALES[-1] * eps))
     hint = factor_hint(g, mean) if real else ""
     best = min(difference(g, row) for row in n) if g.size else np.inf
     first = np.abs(analytic[use] - numeric[use])
@@ -110,7 +110,8 @@ def reconsider(result, opinion, eps, tol):
 
 def constant_error(g, n, floor):
     """Is the error of the estimates n (scales, k) against g (k,) the same at every scale,
-    and above ``floor`` (the bare round-off of one estimate at the largest step, u·|J|/64ε)?
+    and above ``floor`` (per entry: the smallest change of J that float64 resolves, over the
+    largest step, u·|J|/64ε; below it "constant" may only mean "J did not move")?
 
     -> (real, its relative size ‖g − mean‖ / (‖g‖ + ‖mean‖), mean estimate (k,))."""
     mean = n.mean(axis=0)
@@ -137,4 +138,5 @@ def engine_estimate(engine, block, entries):
             engine.eps = eps
         values = (change[:k] - change[k:]) / (2 * eps * scale)
         return values, np.where(crossed[:k] | crossed[k:], Kink.EXCLUDED, Kink.NONE)
+    estimate.eps = engine.eps
     return estimate
