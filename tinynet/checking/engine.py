@@ -15,7 +15,7 @@ import numpy as np
 
 from ..layers import Dropout
 from ..losses import MeanSquaredError
-from .estimate import DEFAULT_EPS, judge, round_off
+from .estimate import CROSSED, DEFAULT_EPS, judge, kink_code, round_off
 from .layer import checked_input_grad, checked_output, nondeterministic
 from .plan import TRUSTED, Plan
 from .policy import DEFAULT_TOL
@@ -64,9 +64,27 @@ class Engine:
         net = self.net
         self.y, self.m = y, X.shape[0]
         self.shortcuts = {}        # layer index -> (M, T) or None, see _shortcut
+        self.kinks_at_zero = {}    # layer index -> bool, see _crossings
+        outputs, in_place = self._forward_once(X)
+        self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
+        self.notes += self.plan.notes
+        losses, magnitude = self._losses(self.scores[None])
+        self.base_losses, self.base_magnitude = losses[0], magnitude[0]   # at θ
+        for layer, state in zip(net.layers, self.frozen):      # the analytic pass draws the same
+            layer.rng.bit_generator.state = state
+        self.J0 = self._analytic(X, y)                         # fills dtheta (bound to net.grads)
+        if not np.array_equal(net.last_scores, self.scores, equal_nan=True):
+            self._name_the_random_layer()
+        # Round-off of one estimate, from the magnitudes J is computed from (see _losses).
+        self.noise = round_off(max(abs(self.J0), self.base_magnitude), self.eps)
+        self.penalized = {(id(layer), key) for layer, key in net._penalized}
+
+    def _forward_once(self, X):
+        """The base point: sets the dropout masks, caches every layer's input (self.inputs)
+        and the scores; -> (every layer's output, the layers that write into their input)."""
         self.inputs, outputs, in_place = [], [], []
         out = X
-        for index, layer in enumerate(net.layers):
+        for index, layer in enumerate(self.net.layers):
             if isinstance(layer, Dropout):
                 if self.dropout == "off":
                     layer.keep_prob = 1.0
@@ -82,37 +100,30 @@ class Engine:
                 result = layer.forward(out, training=True)
                 if not np.array_equal(out, before, equal_nan=True):
                     in_place.append(index)
-                    self.inputs[index] = before
+                    # x is cached once per layer that passed it on unchanged (dropout off)
+                    self.inputs = [before if np.shares_memory(a, out) and a.shape == out.shape
+                                   else a for a in self.inputs]
+                    outputs = [before if np.shares_memory(a, out) and a.shape == out.shape
+                               else a for a in outputs]
                     self.notes.append(
                         f"layers[{index}] ({layer!r}) writes into its input x inside forward; the "
-                        "checker gave it copies, but in a Network that overwrites the activations "
-                        "of the layer before it (write out = x.copy() first, or use np.where)")
+                        "checker gave it copies, but in a Network that overwrites what the layers "
+                        "before it computed (write out = x.copy() first, or use np.where)")
             out = checked_output(f"layers[{index}] ({layer!r})", result, out.shape[0])
             outputs.append(out)
         self.scores = out
-        self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
-        self.notes += self.plan.notes
-        losses, magnitude = self._losses(out[None])
-        self.base_losses, self.base_magnitude = losses[0], magnitude[0]   # at θ
-        for layer, state in zip(net.layers, self.frozen):      # the analytic pass draws the same
-            layer.rng.bit_generator.state = state
-        self.J0 = self._analytic(X, y)                         # fills dtheta (bound to net.grads)
-        if not np.array_equal(net.last_scores, self.scores, equal_nan=True):
-            self._name_the_random_layer()
-        # Round-off of one estimate, from the magnitudes J is computed from (see _losses).
-        self.noise = round_off(max(abs(self.J0), self.base_magnitude), self.eps)
-        self.penalized = {(id(layer), key) for layer, key in net._penalized}
+        return outputs, in_place
 
     def _analytic(self, X, y):
         """net's own forward and backward; a layer that breaks the protocol is named."""
         try:
             return self.net._cost_and_grad(X, y)
-        except Exception as exc:
-            self._name_the_broken_backward(exc)
+        except Exception:
+            self._name_the_broken_backward()
             raise
 
-    def _name_the_broken_backward(self, exc):
-        """Re-run the backward pass layer by layer to name the layer behind ``exc``."""
+    def _name_the_broken_backward(self):
+        """Re-run the backward pass layer by layer to name a layer that breaks the protocol."""
         net = self.net
         for layer, state in zip(net.layers, self.frozen):
             layer.rng.bit_generator.state = state
@@ -142,7 +153,9 @@ class Engine:
         magnitude: the mean over the examples of the terms each loss is computed from, so
         that u·magnitude is its round-off: the scores and the loss itself (log-sum-exp is
         about max |s|); for MeanSquaredError, 2|s − y|·(|s| + |y|), since the residual s − y
-        cancels. Not |J|: training drives J towards 0, but not the scores.
+        cancels. Not |J|: training drives J towards 0, but not the scores. A step changes
+        the scores by O(ε), so their magnitude is the base point's, except for the MSE
+        residual, which an exact fit makes O(ε) itself.
         """
         loss, K, m = self.net.loss, scores.shape[0], scores.shape[1]
         if hasattr(loss, "losses"):
@@ -154,6 +167,8 @@ class Engine:
         if isinstance(loss, MeanSquaredError):
             y = self.y.reshape(m, -1)
             terms = 2 * np.abs(scores - y) * (np.abs(scores) + np.abs(y))
+        elif hasattr(self, "base_magnitude"):
+            return losses, np.broadcast_to(self.base_magnitude, (K,))
         else:
             terms = np.abs(scores)
         magnitude = terms.sum(axis=2).mean(axis=1) + np.abs(losses).mean(axis=1)
@@ -162,13 +177,13 @@ class Engine:
     def _propagate(self, start, cols, col_values, dense, K):
         """Run perturbed activations through layers[start:].
 
-        -> (losses (K, m), their magnitude (K,) (see _losses), crossed a declared kink (K,)).
+        -> (losses (K, m), their magnitude (K,) (see _losses), kink codes (K,)).
 
         Either column mode (``cols`` (K,) and ``col_values`` (K, m): perturbation k changed
         only column cols[k] of layers[start]'s input) or dense mode (``dense`` (K, m, n)).
         """
         plan = self.plan
-        crossed = np.zeros(K, dtype=bool)
+        crossed = np.zeros(K, dtype=np.uint8)
         index = start
         while index < len(self.net.layers):
             layer, base_in = self.net.layers[index], self.inputs[index]
@@ -183,13 +198,13 @@ class Engine:
                 dense = base_out[None] + change[:, :, None] * W[:, cols].T[:, None, :]
             elif dense is None and plan.elementwise[index]:
                 base_cols = base_in[:, cols].T
-                crossed |= crossings(layer, base_cols, col_values, axes=1)
+                crossed |= self._crossings(index, base_cols, col_values, axes=1)
                 col_values = self._apply(index, col_values, cols)
             else:
                 if dense is None:                                  # densify the column
                     dense = np.broadcast_to(base_in, (K,) + base_in.shape).copy()
                     dense[np.arange(K), :, cols] = col_values
-                crossed |= crossings(layer, base_in[None], dense, axes=(1, 2))
+                crossed |= self._crossings(index, base_in[None], dense, axes=(1, 2))
                 dense = self._apply(index, dense, None)
             index += 1
         if dense is None:                                          # the last layer was element-wise
@@ -243,7 +258,7 @@ class Engine:
             layers = self.net.layers
             W = layers[index].params["W"]
             z = self.inputs[index + 1][None] + change[exact][:, :, None] * W[:, cols[exact]].T[:, None, :]
-            hit = crossings(layers[index + 1], self.inputs[index + 1][None], z, axes=(1, 2))
+            hit = self._crossings(index + 1, self.inputs[index + 1][None], z, axes=(1, 2))
             a = self._apply(index + 1, z, None)
             dense[exact] = self._apply(index + 2, a, None)
             crossed = crossed.copy()
@@ -268,7 +283,7 @@ class Engine:
     def delta_J(self, block, entries, signs):
         """J(θ + sign·ε e_i) − J(θ) as per-example means for each (entry, sign).
 
-        -> (changes (K,), crossed a declared kink (K,), the penalty's part of the changes
+        -> (changes (K,), kink codes (K,) (estimate.kink_code), the penalty's part of the changes
         (K,), the magnitude of the perturbed losses (K,), see _losses).
         """
         net = self.net
@@ -292,13 +307,13 @@ class Engine:
             x = self.inputs[layer_index]
             before = layer.kinks(x)
             before = None if before is None else np.sign(before)   # a copy, taken before the steps
-            outs, own = [], np.zeros(K, dtype=bool)
+            outs, own = [], np.zeros(K, dtype=np.uint8)
             for k, (i, step) in enumerate(zip(entries, steps)):
                 saved = flat[i]
                 flat[i] = saved + step
                 outs.append(self._call(layer_index, x))
                 if before is not None:      # a parameter may move the kink itself (x − t)
-                    own[k] = np.any(np.sign(layer.kinks(x)) != before)
+                    own[k] = kink_code(before, layer.kinks(x), axes=None)
                 flat[i] = saved
             losses, magnitude, crossed = self._propagate(layer_index + 1, None, None,
                                                          np.stack(outs), K)
@@ -346,9 +361,11 @@ class Engine:
     def numeric(self, block, entries, bar=None):
         """Numeric dθ for ``entries`` (flat indices) of ``block``; -> NumericResult.
 
-        Kinks are judged against backprop's dθ (``estimate.judge``). The penalty's numeric
-        gradient comes from its forward, not its backward, so a bug in that backward is
-        still recognized.
+        Kinks are judged against backprop's dθ (``estimate.judge``). With an ε above the
+        default, an entry whose step met a kink is estimated again with the default step,
+        which crosses far fewer kinks and whose one-sided slopes carry a far smaller O(ε)
+        error. The penalty's numeric gradient comes from its forward, not its backward, so a
+        bug in that backward is still recognized.
         """
         chunk = max(1, CHUNK_FLOATS // (2 * self.m * self._widest(block.layer_index)))
         analytic = self.dtheta[block.start:block.stop][entries]
@@ -358,21 +375,46 @@ class Engine:
         noise = np.zeros(entries.size)
         for start in range(0, entries.size, chunk):
             part = slice(start, start + chunk)
-            k = entries[part].size
-            signs = np.concatenate([np.ones(k), -np.ones(k)])
-            change, crossed, pen, magnitude = self.delta_J(
-                block, np.concatenate([entries[part], entries[part]]), signs)
-            penalty[part] = (pen[:k] - pen[k:]) / (2 * self.eps)
-            scale = np.maximum(np.maximum(magnitude[:k], magnitude[k:]), self.base_magnitude)
-            noise[part] = round_off(np.maximum(scale, abs(self.J0)), self.eps)
-            estimates[part], kinks[part] = judge(analytic[part], change[:k], change[k:],
-                                                 crossed[:k], crossed[k:], self.eps,
-                                                 noise[part], self.tol)
+            (estimates[part], kinks[part], penalty[part], noise[part],
+             met_kink) = self._estimate(block, entries[part], analytic[part], self.eps)
+            if self.eps > DEFAULT_EPS and met_kink.any():
+                again = np.flatnonzero(met_kink) + start
+                estimates[again], kinks[again], _, noise[again], _ = self._estimate(
+                    block, entries[again], analytic[again], DEFAULT_EPS)
             if bar is not None:
-                bar.update(k)
+                bar.update(entries[part].size)
         layer = self.net.layers[block.layer_index]
         penalized = self.net.penalty is not None and (id(layer), block.key) in self.penalized
         return NumericResult(estimates, kinks, penalty if penalized else None, noise)
+
+    def _estimate(self, block, entries, analytic, eps):
+        """Steps of ±eps; -> (estimates, Kink codes, the penalty's numeric gradient, noise,
+        which entries met a kink, declared or judged)."""
+        k = entries.size
+        signs = np.concatenate([np.ones(k), -np.ones(k)]) * (eps / self.eps)
+        change, crossed, pen, magnitude = self.delta_J(block, np.concatenate([entries, entries]),
+                                                       signs)
+        scale = np.maximum(np.maximum(magnitude[:k], magnitude[k:]), self.base_magnitude)
+        noise = round_off(np.maximum(scale, abs(self.J0)), eps)
+        estimates, kinks = judge(analytic, change[:k], change[k:], crossed[:k], crossed[k:],
+                                 eps, noise, self.tol)
+        two_sided = (change[:k] - change[k:]) / (2 * eps)
+        met_kink = ((crossed[:k] | crossed[k:]) > 0) | (estimates != two_sided)
+        return estimates, kinks, (pen[:k] - pen[k:]) / (2 * eps), noise, met_kink
+
+    def _crossings(self, index, base, new, axes):
+        """(K,) uint8 kink codes (estimate.kink_code): what perturbation k did to the kinks of
+        layers[index], whose input moved from ``base`` to ``new``."""
+        layer = self.net.layers[index]
+        before = layer.kinks(base)
+        if before is None:
+            return np.zeros(new.shape[0], dtype=np.uint8)
+        if index not in self.kinks_at_zero:       # does any input sit exactly on a kink at θ?
+            self.kinks_at_zero[index] = bool(np.any(layer.kinks(self.inputs[index]) == 0))
+        if self.kinks_at_zero[index]:
+            return kink_code(before, layer.kinks(new), axes)
+        crossed = (np.sign(layer.kinks(new)) != np.sign(before)).any(axis=axes)
+        return crossed.astype(np.uint8) * CROSSED
 
     def cost_from(self, start):
         """J at the current theta, reusing the cached inputs of layers before ``start``.
@@ -382,19 +424,11 @@ class Engine:
         crossed = False
         for index in range(start, len(self.net.layers)):
             layer, base_in = self.net.layers[index], self.inputs[index]
-            crossed |= bool(crossings(layer, base_in[None], out[None], axes=(1, 2))[0])
+            crossed |= bool(self._crossings(index, base_in[None], out[None], axes=(1, 2))[0] & CROSSED)
             out = self._apply(index, out[None], None)[0]
         J = self.net.loss.forward(out, self.y)
         if self.net.penalty is not None:
             J += self.net.penalty.forward(self.net._penalty_weights(), self.m)
         return J, crossed
 
-
-def crossings(layer, base, new, axes):
-    """(K,) bool: did perturbation k move any input of ``layer`` across a kink?"""
-    before = layer.kinks(base)
-    if before is None:
-        return np.zeros(new.shape[0], dtype=bool)
-    after = layer.kinks(new)
-    return (np.sign(after) != np.sign(before)).any(axis=axes)
 

@@ -28,12 +28,27 @@ class Kink(IntEnum):
         return ("", "one-sided", "excluded")[self]
 
 
+CROSSED = 1        # a step moved some input across a kink its layer declares
+FROM_A_KINK = 2    # ... and that input sat exactly on the kink at θ
+
+
+def kink_code(before, after, axes):
+    """What a step did to the declared kinks: CROSSED | FROM_A_KINK bits (uint8).
+
+    before, after: a layer's ``kinks`` at θ and at the step (stacked on axis 0 for K
+    steps, or broadcast against it); axes: the axes that belong to one step."""
+    before, after = np.sign(before), np.sign(after)
+    crossed = (after != before).any(axis=axes)
+    exact = ((before == 0) & (after != 0)).any(axis=axes)
+    return (crossed * CROSSED | exact * FROM_A_KINK).astype(np.uint8)
+
+
 def judge(analytic, plus, minus, up, down, eps, noise, tol):
     """Estimates that verify every kink instead of trusting it; -> (estimates, Kink codes).
 
-    plus, minus: J(θ + ε e_i) − J(θ) and J(θ − ε e_i) − J(θ); up, down: bool, did that step
-    cross a kink the layer declared (its ``kinks`` hook); noise: the round-off of one
-    estimate (scalar or per entry). A kink inside [θ − ε, θ + ε] bends J, and the bend is
+    plus, minus: J(θ + ε e_i) − J(θ) and J(θ − ε e_i) − J(θ); up, down: what that step did
+    to the kinks the layers declare (``kink_code``); noise: the round-off of one estimate
+    (scalar or per entry). A kink inside [θ − ε, θ + ε] bends J, and the bend is
     visible in the change of J itself: ``|plus + minus| / 2ε`` is exactly what it adds to
     the two-sided estimate (for a smooth J it is only ε·J''/2). So
 
@@ -43,23 +58,28 @@ def judge(analytic, plus, minus, up, down, eps, noise, tol):
       kink the layer may not have declared;
     - at a kink that bends J, backprop's value must be a subgradient: between the one-sided
       slopes (J(θ) − J(θ − ε))/ε and (J(θ + ε) − J(θ))/ε. Inside, the entry is a kink (not
-      compared); outside, it is compared with the nearer slope and fails like any bug,
-      unless θ sits exactly on declared kinks (both steps cross): where several units share
-      that kink backprop's convention need not lie between the two slopes, so it is excluded.
+      compared); outside, it is compared with the nearer slope and fails like any bug;
+    - unless θ sits exactly on a declared kink (kinks(x) == 0, as after a dead or dropped unit
+      with a zero bias): there backprop's convention (ReLU' (0) = 0) is a choice, and through
+      a chain of such units it need not even lie between the slopes, so an entry that
+      disagrees there is a kink if it is a subgradient and excluded otherwise.
     """
     two = (plus - minus) / (2 * eps)
     left, right = -minus / eps, plus / eps
+    up, down = np.asarray(up, dtype=np.uint8), np.asarray(down, dtype=np.uint8)
+    crossed = ((up | down) & CROSSED) > 0
+    on_kink = ((up | down) & FROM_A_KINK) > 0
     with np.errstate(invalid="ignore"):
         bends = np.abs(plus + minus) / (2 * eps) > 0.1 * tol * np.abs(two) + noise
         wrong = np.abs(two - analytic) > tol * (np.abs(two) + np.abs(analytic)) + noise
-        kinked = bends & (up | down | wrong)
+        kinked = (bends & (crossed | wrong)) | (on_kink & wrong)
         low, high = np.minimum(left, right), np.maximum(left, right)
         margin = 1e-3 * (high - low) + tol * (np.abs(low) + np.abs(high)) + 2 * noise
         inside = (analytic >= low - margin) & (analytic <= high + margin)
     nearer = np.where(np.abs(left - analytic) <= np.abs(right - analytic), left, right)
     estimates = np.where(kinked, nearer, two)
     kink = np.where(kinked & inside, Kink.ONE_SIDED,
-                    np.where(kinked & up & down, Kink.EXCLUDED, Kink.NONE)).astype(np.int8)
+                    np.where(kinked & on_kink, Kink.EXCLUDED, Kink.NONE)).astype(np.int8)
     return estimates, kink
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..layers import Dropout, Layer
 from ..validation import check_seed, flag, positive_float, step_size
-from .estimate import DEFAULT_EPS, Kink, judge, round_off
+from .estimate import DEFAULT_EPS, Kink, judge, kink_code, round_off
 from .functions import numeric_array
 from .policy import DEFAULT_TOL, difference
 from .report import GradCheckReport, progress_bar, summarize_block
@@ -77,7 +77,7 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
         for name in list(params) + ["x"]:
             array = arrays[name].reshape(-1)  # a view: perturbing it perturbs the layer's input
             changes = np.empty((2, array.size))
-            crossed = np.zeros((2, array.size), dtype=bool)
+            crossed = np.zeros((2, array.size), dtype=np.uint8)
             for i in range(array.size):
                 saved_value = array[i]
                 for side, step in enumerate((eps, -eps)):
@@ -103,8 +103,8 @@ def _crossed(layer, kinks0, x):
     # Checked for every block: a step in x moves the input, a step in a parameter may move
     # the kink itself (a learnable threshold: kinks(x) = x − t).
     if kinks0 is None:
-        return False
-    return bool(np.any(np.sign(layer.kinks(x)) != np.sign(kinks0)))
+        return 0
+    return kink_code(kinks0, layer.kinks(x), axes=None)
 
 
 # ---- what every layer must return (also checked inside a Network by engine.py) ------------

@@ -95,7 +95,8 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
                 penalty_grad=numeric.penalty)
             if needs_opinion(result, tol):
                 opinion = second_opinion(engine_estimate(engine, block, entries), analytic,
-                                         numeric.estimates, numeric.kinks, engine.J0)
+                                         numeric.estimates, numeric.kinks,
+                                         engine.base_losses.mean(), engine.base_magnitude)
                 reconsider(result, opinion, eps, tol)
             results.append(result)
             use = numeric.kinks == Kink.NONE

@@ -64,11 +64,12 @@ def needs_opinion(result, tol):
         and BANDS[0][0] < result.difference < max(10 * tol, BANDS[-1][0])
 
 
-def second_opinion(estimate, analytic, numeric, kinks, J):
+def second_opinion(estimate, analytic, numeric, kinks, J, magnitude=0.0):
     """Re-estimate the most telling compared entries at 4ε, 16ε and 64ε; -> Opinion.
 
     analytic, numeric, kinks: (k,) the checked entries at the check's ε; J: the cost at θ;
-    estimate(scale,
+    magnitude: the size of the terms J is computed from (u·magnitude/|J| is J's relative
+    precision, and so the data gradient's); estimate(scale,
     positions) -> (estimates, Kink codes) of the entries at those positions of the k, with
     the step scale·ε.
     """
@@ -87,7 +88,9 @@ def second_opinion(estimate, analytic, numeric, kinks, J):
     if errors.all():
         slope = round(float(np.polyfit(np.log(SCALES), np.log(errors), 1)[0]), 2) + 0.0
     eps = estimate.eps
-    real, relative, mean = constant_error(g, n, UNIT_ROUNDOFF * abs(J) / (SCALES[-1] * eps))
+    precision = UNIT_ROUNDOFF * max(magnitude, abs(J)) / abs(J) if J else np.inf
+    real, relative, mean = constant_error(g, n, UNIT_ROUNDOFF * abs(J) / (SCALES[-1] * eps),
+                                          precision)
     hint = factor_hint(g, mean) if real else ""
     best = min(difference(g, row) for row in n) if g.size else np.inf
     first = np.abs(analytic[use] - numeric[use])
@@ -108,10 +111,12 @@ def reconsider(result, opinion, eps, tol):
         result.passed, result.verdict, result.hint = True, "numerical", ""
 
 
-def constant_error(g, n, floor):
+def constant_error(g, n, floor, precision=0.0):
     """Is the error of the estimates n (scales, k) against g (k,) the same at every scale,
     and above ``floor`` (per entry: the smallest change of J that float64 resolves, over the
-    largest step, u·|J|/64ε; below it "constant" may only mean "J did not move")?
+    largest step, u·|J|/64ε; below it "constant" may only mean "J did not move") and above
+    ``precision``, the relative precision of J itself (a loss fitted to 1e-31 has gradients
+    that are round-off, consistently so)?
 
     -> (real, its relative size ‖g − mean‖ / (‖g‖ + ‖mean‖), mean estimate (k,))."""
     mean = n.mean(axis=0)
@@ -119,7 +124,8 @@ def constant_error(g, n, floor):
     relative = float(error / max(np.linalg.norm(g) + np.linalg.norm(mean), 1e-300))
     constant = all(np.linalg.norm(row - mean) <= AGREE * error for row in n)
     above = error > floor * np.sqrt(g.size)
-    return bool(g.size and constant and above and relative > SMALLEST_MISMATCH), relative, mean
+    real = g.size and constant and above and relative > max(SMALLEST_MISMATCH, precision)
+    return bool(real), relative, mean
 
 
 def engine_estimate(engine, block, entries):

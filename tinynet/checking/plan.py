@@ -29,6 +29,7 @@ from ..penalties import L2
 TRUSTED = (Dense, ReLU, LeakyReLU, Tanh, Sigmoid, Dropout)
 PIECEWISE_LINEAR = (ReLU, LeakyReLU)          # built-ins whose slopes() is exact, kinks at 0
 RTOL = 1e-9                                   # agreement required of a verified claim
+STACK = 16                                    # copies stacked when testing a claim
 
 
 class Plan:
@@ -89,10 +90,14 @@ class _Claims:
 
     def __init__(self, layer, x, out, forward):
         self.layer, self.x, self.out, self.forward = layer, x, out, forward
-        # A second input close to x, differing everywhere, that stays on the same side of
-        # every kink at 0: the shortcuts must work for it too.
+        # A second input close to x and different in every entry (even where x is 0, as
+        # after a dead ReLU, where any layer looks row-wise), and a third one that also stays
+        # on the same side of every kink at 0, for the slopes.
         rng = np.random.default_rng(0)
-        self.x2 = x + 1e-3 * x * rng.uniform(-1, 1, size=x.shape)
+        u = rng.uniform(-1, 1, size=x.shape)
+        scale = float(np.abs(x).mean()) or 1.0
+        self.x2 = x + 1e-3 * (np.abs(x) + scale) * np.where(u < 0, u - 0.1, u + 0.1)
+        self.x3 = x + 1e-3 * x * u
         self.rng = rng
 
     def _run(self, x):
@@ -100,25 +105,27 @@ class _Claims:
         return out
 
     def rowwise(self):
-        """Stacked copies of the batch and a subset of its rows give the same rows."""
+        """STACK batches stacked into one call give the rows of STACK calls (the fast path
+        stacks many), and the first rows alone give the same rows."""
         m = self.x.shape[0]
+        batches = [self.x] + [self.x + (self.x2 - self.x) * (j / STACK) for j in range(1, STACK)]
         try:
-            stacked = self._run(np.concatenate([self.x, self.x2]))
-            second = self._run(self.x2)
+            stacked = self._run(np.concatenate(batches))
+            alone = [self.out] + [self._run(b) for b in batches[1:]]
             first = self._run(self.x[:max(1, m // 2)])
         except Exception as exc:                 # a shape it does not accept
             return f"forward fails on a stacked batch ({type(exc).__name__}: {exc})"
-        if stacked.shape[0] != 2 * m or not _close(stacked[:m], self.out) \
-                or not _close(stacked[m:], second):
-            return "two batches stacked into one call give different rows than two calls"
+        if stacked.shape[0] != STACK * m or not _close(stacked, np.concatenate(alone)):
+            return "batches stacked into one call give different rows than separate calls"
         if not _close(first, self.out[:first.shape[0]]):
             return "the first rows of the batch alone give different rows"
         return ""
 
     def elementwise(self):
-        """Output column j depends on input column j only, for the shapes the column path uses."""
+        """Output column j depends on input column j only, for the shapes the column path uses
+        (many columns, as rows of a (K, m) array)."""
         n = self.x.shape[1]
-        cols = np.concatenate([self.rng.permutation(n), self.rng.integers(0, n, size=2)])
+        cols = np.concatenate([self.rng.permutation(n) for _ in range(-(-STACK // n) + 1)])
         try:
             whole = self._run(self.x2)
             columns = self._run(np.ascontiguousarray(self.x2[:, cols].T))
@@ -142,8 +149,8 @@ class _Claims:
             return "its kinks(x) is not x (kinks at 0), which the shortcut assumes"
         if S.shape != x.shape:
             return f"slopes(x) has shape {S.shape}, not the input's {x.shape}"
-        change = self._run(self.x2) - self.out
-        predicted = S * (self.x2 - x)
+        change = self._run(self.x3) - self.out
+        predicted = S * (self.x3 - x)
         if not _close(change, predicted, scale=np.abs(self.out) + np.abs(predicted)):
             return "forward(x + d) - forward(x) differs from slopes(x) * d"
         return ""
