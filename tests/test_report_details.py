@@ -1,5 +1,6 @@
 """Details of the printed report that users tripped over."""
 
+import pathlib
 import re
 
 import numpy as np
@@ -80,3 +81,11 @@ def test_the_depth_note_is_only_printed_on_passing_reports():
     assert "round-off accumulates with depth" in str(deep(tn.Tanh).check_gradients(X, y))
     failing = deep(TanhTimes2).check_gradients(X, y)
     assert not failing.passed and "round-off accumulates" not in str(failing)
+
+
+def test_the_readme_shows_exactly_what_gradcheck_prints_on_the_course_functions():
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    after = readme.split("`print(tn.gradcheck(cost, parameters, gradients))` prints")[1]
+    shown = after.split("```\n")[1].rstrip("\n")
+    cost, params, grads = course_functions(buggy=True)
+    assert shown == str(tn.gradcheck(cost, params, grads))

@@ -67,14 +67,14 @@ def blame(engine):
             continue
         for part, diff, hint in _check_layer_in_place(layer, engine.inputs[index], index > first,
                                                       engine.frozen[index], engine.eps, rng):
-            culprits.append(Culprit(f"layers[{index}]", repr(layer), part, diff, hint))
+            culprits.append(Culprit(f"layers[{index}]", _name(layer), part, diff, hint))
     loss = net.loss
     diff, hint = _check_loss_in_place(loss, engine.scores, engine.y, engine.eps, rng)
     if diff is not None:
-        culprits.append(Culprit("loss", repr(loss), "scores", diff, hint))
+        culprits.append(Culprit("loss", _name(loss), "scores", diff, hint))
     if net.penalty is not None:
         for part, diff, hint in _check_penalty_in_place(net, engine.m, engine.eps, rng):
-            culprits.append(Culprit("penalty", repr(net.penalty), part, diff, hint))
+            culprits.append(Culprit("penalty", _name(net.penalty), part, diff, hint))
     return culprits
 
 
@@ -92,6 +92,12 @@ def explained(failed, culprits, net):
         if above:
             result[block.name] = min(above)[1]          # the nearest culprit above the block
     return result
+
+
+def _name(obj):
+    """repr(obj), or "ClassName()" for a plain class without a __repr__ of its own."""
+    text = repr(obj)
+    return f"{type(obj).__name__}()" if text.startswith("<") else text
 
 
 def _block_name(net, culprit):
