@@ -196,17 +196,27 @@ def blame_accuracy(data_seeds=5):
     modes = ("full", "sample", "screen")
     lines = [f"(d) blame: culprits named exactly (and nothing else) / checks, over {data_seeds} "
              "data seeds", f"{'bug':<30} " + " ".join(f"{m:>7}" for m in modes)]
-    cases = [(name, kwargs, options, CULPRITS[name]) for name, kwargs, options, *_ in BUGS]
-    cases += [(" + ".join(sorted(f"{w} {p}" for w, p in expected)), kwargs, {}, expected)
+
+    def planted(kwargs):
+        return lambda seed: build(seed=seed, **kwargs)
+
+    def custom(bug):
+        return lambda seed: tn.Network([tn.Dense(4, 6), tn.Tanh(), tn.Dense(6, 5), bug(),
+                                        tn.Dense(5, 3)], loss=tn.SoftmaxCrossEntropy(), seed=seed)
+    cases = [(name, planted(kwargs), options, CULPRITS[name])
+             for name, kwargs, options, *_ in BUGS]
+    cases += [(" + ".join(sorted(f"{w} {p}" for w, p in expected)), planted(kwargs), {}, expected)
               for kwargs, expected in TWO_AT_ONCE]
+    cases += [(name, custom(bug), {"dropout": "frozen"}, {("layers[3]", "x")})
+              for name, bug in CUSTOM_BUGS]
     total = dict.fromkeys(modes, 0)
-    for name, kwargs, options, expected in cases:
+    for name, make, options, expected in cases:
         cells = []
         for mode in modes:
             exact = 0
             for seed in range(data_seeds):
                 X, y = data(seed)
-                report = build(seed=seed, **kwargs).check_gradients(X, y, mode=mode, **options)
+                report = make(seed).check_gradients(X, y, mode=mode, **options)
                 exact += {(c.where, c.part) for c in report.culprits} == expected
             total[mode] += exact
             cells.append(f"{exact}/{data_seeds}")
