@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 
 import tinynet as tn
+from custom_layers import (BatchNormConstantStats, InPlaceReLU, InPlaceReLUForgetsMask,
+                           LeakyReLUWithWrongSlopes, NoisyKinksTanhWrong, PlainDropoutForgetsMask,
+                           SelfRngDropoutForgetsScale)
 from test_checker_selftest import (BUGS, DenseBiasDoubled, DenseDxWrong, DenseSignFlip, L2Halved,
                                    ScaleForgetsX, SoftmaxForgetsM, TanhWrong, build, data)
 from test_checker_sweep import random_case
@@ -224,3 +227,18 @@ def test_round_off_is_recognized_by_its_one_over_eps_slope_and_passes_at_a_bette
     assert report.passed and W1.verdict == "numerical" and W1.difference > 1e-5, str(report)
     slope = float(W1.opinion.split("eps^")[1].split()[0])
     assert -1.3 < slope < -0.7 and "round-off" in W1.opinion
+
+
+# ---- custom layers that write into their input, draw from self.rng, lie in their hooks ----------
+
+@pytest.mark.parametrize("bug", [
+    lambda: BatchNormConstantStats(5), InPlaceReLUForgetsMask, LeakyReLUWithWrongSlopes,
+    NoisyKinksTanhWrong, lambda: PlainDropoutForgetsMask(0.6), SelfRngDropoutForgetsScale,
+], ids=["batchnorm", "in-place-relu", "wrong-slopes", "noisy-kinks", "dropout-subclass",
+        "self-rng-dropout"])
+def test_a_buggy_custom_layer_is_blamed_and_its_correct_neighbours_are_not(bug):
+    X, y = data(2)
+    net = tn.Network([tn.Dense(4, 6), InPlaceReLU(), tn.Dense(6, 5), bug(), tn.Dense(5, 3)],
+                     loss=tn.SoftmaxCrossEntropy(), seed=0)
+    report = net.check_gradients(X, y, dropout="frozen")
+    assert named(report) == {("layers[3]", "x")}, str(report)
