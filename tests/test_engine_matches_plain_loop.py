@@ -30,13 +30,29 @@ class OwnForwardDense(tn.Dense):
         return x @ self.params["W"].T + self.params["b"]
 
 
+class BackwardOnlyDense(tn.Dense):
+    """A Dense subclass that changes only backward: it keeps Dense's fast paths."""
+
+    def backward(self, dout):
+        return super().backward(dout)
+
+
+class DenseWithUnusedParam(tn.Dense):
+    """Dense's forward with a parameter that forward never reads: not Dense's paths."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out)
+        self.add_param("unused", np.zeros(2))
+
+
 # layers that keep the width n
 SAME_WIDTH = [lambda n: tn.ReLU(), lambda n: tn.LeakyReLU(0.1), lambda n: tn.Tanh(),
               lambda n: tn.Sigmoid(), lambda n: tn.Dropout(0.7), lambda n: Softmax(),
               lambda n: BatchCenterClaimingTooMuch(), lambda n: RowCenter(),
               lambda n: FixedMask(), lambda n: SelfRngDropout(), lambda n: MyLeakyReLU(),
               lambda n: InPlaceReLU(), lambda n: NoisyKinksTanh(), lambda n: Swish(), Scale,
-              BatchNorm, lambda n: OwnForwardDense(n, n)]
+              BatchNorm, lambda n: OwnForwardDense(n, n), lambda n: BackwardOnlyDense(n, n),
+              lambda n: DenseWithUnusedParam(n, n)]
 
 
 def random_zoo_network(seed):
@@ -107,5 +123,6 @@ def test_the_zoo_exercises_every_layer_and_both_dropout_modes():
         seen.add(dropout)
     names = {"ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Dropout", "Softmax", "RowCenter",
              "BatchCenterClaimingTooMuch", "FixedMask", "SelfRngDropout", "MyLeakyReLU",
-             "InPlaceReLU", "NoisyKinksTanh", "Swish", "Scale", "BatchNorm", "OwnForwardDense"}
+             "InPlaceReLU", "NoisyKinksTanh", "Swish", "Scale", "BatchNorm", "OwnForwardDense",
+             "BackwardOnlyDense", "DenseWithUnusedParam"}
     assert names | {"off", "frozen"} <= seen, names - seen

@@ -60,16 +60,16 @@ class Layer:
       the checker propagate a perturbation through the layer as an exact linear map.
     - ``rowwise``: True when forward treats each example on its own (see below).
     - ``elementwise``: True when output[i, j] depends on input[i, j] alone.
-
-    ``rowwise``, ``elementwise`` and ``slopes`` are claims about ``forward`` that let the
-    gradient checker take faster paths. A subclass that writes its own ``forward`` does not
-    inherit them (its ``rowwise`` and ``elementwise`` are reset to False unless it sets them
-    itself), and the checker verifies every claim against ``forward`` before using it.
     - ``penalized``: names of the parameters the L2 penalty applies to.
     - ``out_features(n_in)``: the output width for an input width, to validate a
       Network's layer sizes; return None when it cannot be known.
     - ``reset_parameters(rng)``: draw fresh initial values from the network's generator.
     - ``get_config()``: constructor arguments as a JSON-able dict, for ``save``/``load``.
+
+    ``rowwise``, ``elementwise`` and ``slopes`` are claims about ``forward`` that let the
+    gradient checker take faster paths. A subclass that writes its own ``forward`` does not
+    inherit them (its ``rowwise`` and ``elementwise`` are reset to False unless it sets them
+    itself), and the checker verifies every claim against ``forward`` before using it.
     """
 
     penalized = ()

@@ -17,7 +17,7 @@ from ..layers import Dropout
 from ..losses import MeanSquaredError
 from .estimate import CROSSED, DEFAULT_EPS, judge, kink_code, round_off
 from .layer import checked_input_grad, checked_output, nondeterministic
-from .plan import TRUSTED, Plan
+from .plan import Plan, builtin
 from .policy import DEFAULT_TOL
 
 CHUNK_FLOATS = 2_000_000           # memory bound of one stacked evaluation (floats)
@@ -92,7 +92,7 @@ class Engine:
                     keep = self.rng.random(out.shape) < layer.keep_prob
                     layer.frozen_mask = keep / layer.keep_prob
             self.inputs.append(out)
-            if type(layer) in TRUSTED:
+            if builtin(layer) is not None:
                 result = layer.forward(out, training=True)
             else:                   # on the caller's own array, to see whether it writes into it
                 before = out.copy()
@@ -423,8 +423,8 @@ class Engine:
         out = self.inputs[start]
         crossed = False
         for index in range(start, len(self.net.layers)):
-            layer, base_in = self.net.layers[index], self.inputs[index]
-            crossed |= bool(self._crossings(index, base_in[None], out[None], axes=(1, 2))[0] & CROSSED)
+            code = self._crossings(index, self.inputs[index][None], out[None], axes=(1, 2))[0]
+            crossed |= bool(code & CROSSED)
             out = self._apply(index, out[None], None)[0]
         J = self.net.loss.forward(out, self.y)
         if self.net.penalty is not None:

@@ -66,7 +66,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
             notes.append(f"the model is {net.dtype.name}; it was checked on a float64 copy")
         engine = Engine(net, theta, dtheta, eps, dropout, rng, tol)
         engine.start(X, y)
-        notes += engine.notes
+        notes += engine.notes + _not_finite(net, theta, engine.J0)
         if mode == "screen":
             failing, screen_results, screen_vectors = screen(engine, directions, tol)
             # Blocks no larger than the number of directions are cheaper to check entry by entry.
@@ -134,3 +134,17 @@ def _sample(grads, block, k, rng):
     top = np.argsort(-g, kind="stable")[:max(1, k // 2)]
     rest = np.setdiff1d(np.arange(size), top)
     return np.sort(np.concatenate([top, rng.choice(rest, k - top.size, replace=False)]))
+
+
+def _not_finite(net, theta, J):
+    """Notes that say where θ or J(θ) is NaN or inf."""
+    notes = []
+    for block in net.blocks:
+        bad = np.flatnonzero(~np.isfinite(theta[block.start:block.stop]))
+        if bad.size:
+            where = tuple(int(i) for i in np.unravel_index(bad[0], block.shape))
+            notes.append(f"θ is not finite: {block.name}{list(where)} = "
+                         f"{theta[block.start + bad[0]]} ({bad.size} such entries in {block.name})")
+    if not np.isfinite(J):
+        notes.append(f"J(θ) = {J}: no numeric estimate can be finite")
+    return notes

@@ -3,22 +3,22 @@
 The engine (``engine.py``) evaluates J at many perturbed points at once; how it may
 push a perturbation through a layer depends on what the layer is:
 
-- dense: an exact built-in ``Dense``: a step in one entry of W changes one output column,
-  and a column change of its input becomes a rank-1 update of its output;
+- dense: a built-in ``Dense``: a step in one entry of W changes one output column, and a
+  column change of its input becomes a rank-1 update of its output;
 - elementwise: output column j depends on input column j only, so a single changed
   column can be pushed through on its own, as a (K, m) array;
 - rowwise: every example is treated on its own, so K perturbed batches can be stacked
   into one call of ``forward``;
 - piecewise_linear: a ``slopes`` hook gives dA/dZ exactly between kinks at 0 (ReLU), which
   lets Dense → activation → Dense be one precomputed linear map;
-- dropout: an exact built-in Dropout, whose mask the checker sets (frozen) or switches off.
+- dropout: a built-in Dropout, whose mask the checker sets (frozen) or switches off.
 
-Exact built-in layers (``TRUSTED``) keep their paths. Any other layer, subclasses of
-built-ins included, earns a path only through a claim (``rowwise``, ``elementwise``,
-``slopes``) that is declared together with its own ``forward`` and that holds when tested
-against that forward at the base point, the way the path will use it. A claim that fails
-means the plain path and a note. None of this costs work per parameter: each test is a few
-calls of one layer's forward on the base batch.
+Built-in layers (``TRUSTED``), and subclasses that keep their forward, kinks and slopes,
+keep their paths. Any other layer earns a path only through a claim (``rowwise``,
+``elementwise``, ``slopes``) that is declared together with its own ``forward`` and that
+holds when tested against that forward at the base point, the way the path will use it. A
+claim that fails means the plain path and a note. None of this costs work per parameter:
+each test is a few calls of one layer's forward on the base batch.
 """
 
 import numpy as np
@@ -42,16 +42,17 @@ class Plan:
     def __init__(self, net, inputs, outputs, forward, in_place=()):
         layers = net.layers
         self.notes = []
-        self.trusted = [type(layer) in TRUSTED for layer in layers]
-        self.dense = [type(layer) is Dense for layer in layers]
-        self.dropout = [type(layer) is Dropout for layer in layers]
+        builtins = [builtin(layer) for layer in layers]
+        self.trusted = [b is not None for b in builtins]
+        self.dense = [b is Dense for b in builtins]
+        self.dropout = [b is Dropout for b in builtins]
         self.in_place = [i in in_place for i in range(len(layers))]
         self.elementwise, self.rowwise, self.piecewise_linear = [], [], []
         for i, layer in enumerate(layers):
             if self.trusted[i]:
                 self.elementwise.append(not self.dense[i])
                 self.rowwise.append(True)
-                self.piecewise_linear.append(type(layer) in PIECEWISE_LINEAR)
+                self.piecewise_linear.append(builtins[i] in PIECEWISE_LINEAR)
                 continue
             test = _Claims(layer, inputs[i], outputs[i], lambda x, i=i: forward(i, x))
             elementwise = _declared(layer, "elementwise") and not layer.params \
@@ -72,6 +73,20 @@ class Plan:
             self.notes.append(f"layers[{index}] ({layer!r}) declares {claim}, but {problem}; it "
                               "was checked without that shortcut")
         return not problem
+
+
+def builtin(layer):
+    """The built-in class whose forward, kinks and slopes ``layer`` uses unchanged (a subclass
+    that overrides only backward, a planted bug, still computes the built-in's function), or
+    None."""
+    cls = type(layer)
+    base = next((c for c in cls.__mro__ if c in TRUSTED), None)
+    if base is None or any(getattr(cls, name, None) is not getattr(base, name, None)
+                           for name in ("forward", "kinks", "slopes")):
+        return None
+    if set(layer.params) != ({"W", "b"} if base is Dense else set()):
+        return None                             # a parameter the built-in's paths know nothing of
+    return base
 
 
 def _declared(layer, claim):
@@ -101,8 +116,7 @@ class _Claims:
         self.rng = rng
 
     def _run(self, x):
-        out = np.asarray(self.forward(x), dtype=np.float64)
-        return out
+        return np.asarray(self.forward(x), dtype=np.float64)
 
     def rowwise(self):
         """STACK batches stacked into one call give the rows of STACK calls (the fast path

@@ -23,7 +23,10 @@ BANDS = ((1e-7, "great"), (1e-5, "fine"), (1e-3, "suspicious"))
 
 
 def verdict(difference):
-    """The course's bands: < 1e-7 great, < 1e-5 fine, < 1e-3 suspicious, otherwise a bug."""
+    """The course's bands: < 1e-7 great, < 1e-5 fine, < 1e-3 suspicious, otherwise a bug
+    (and "not finite" for NaN)."""
+    if np.isnan(difference):
+        return "not finite"
     for limit, word in BANDS:
         if difference < limit:
             return word
