@@ -310,7 +310,7 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     params, grads = net.params, net.grads
     optimizer._check(params, grads)  # once: the buffers are the same for every batch
     cost_and_grad, step = net._cost_and_grad, optimizer._step_checked
-    score = net.loss.score if metric else None
+    score = net.loss.score if metric else _no_score
     start_params = np.empty_like(params)
     from tqdm.auto import tqdm  # imported here: tqdm.auto warns at import time without ipywidgets
     bar = tqdm(total=epochs, unit="epoch", disable=not progress, leave=True,
@@ -333,21 +333,13 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
                     if not math.isfinite(J):
                         _diverged(net, optimizer, start_params, history, epoch, b, len(slices), J)
                     total += J * size
-                    if score is not None:
-                        correct += score(net.last_scores, yb) * size
+                    correct += score(net.last_scores, yb) * size
                     step(params, grads)
                 if not np.isfinite(params).all():
                     _diverged(net, optimizer, start_params, history, epoch, len(slices) - 1,
                               len(slices), math.nan)
 
-                logs = {"loss": total / m}
-                if metric:
-                    logs[metric] = correct / m
-                if validation_data:
-                    Xv, yv = validation_data
-                    logs["val_loss"] = net._cost(Xv, yv, training=False)
-                    if metric:      # from the scores of that same forward pass
-                        logs[f"val_{metric}"] = net.loss.score(net.last_scores, yv)
+                logs = _epoch_logs(net, metric, total / m, correct / m, validation_data)
                 logs["lr"] = optimizer.lr
                 history._append(logs)
 
@@ -369,6 +361,23 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     for callback in callbacks:
         callback.on_train_end(net, history)
     return history
+
+
+def _no_score(scores, y):
+    return 0.0
+
+
+def _epoch_logs(net, metric, loss, score, validation_data):
+    """The History's values of one epoch (before "lr"); metric None: the loss only."""
+    logs = {"loss": loss}
+    if metric:
+        logs[metric] = score
+    if validation_data:
+        Xv, yv = validation_data
+        logs["val_loss"] = net._cost(Xv, yv, training=False)
+        if metric:      # from the scores of that same forward pass
+            logs[f"val_{metric}"] = net.loss.score(net.last_scores, yv)
+    return logs
 
 
 def _diverged(net, optimizer, start_params, history, epoch, batch, n_batches, J):

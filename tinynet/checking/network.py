@@ -15,7 +15,7 @@ from ..validation import check_seed, check_X, choice, flag, positive_float, posi
 from .blame import blame, explained
 from .engine import Engine
 from .estimate import DEFAULT_EPS, Kink
-from .opinion import engine_estimate, needs_opinion, reconsider, second_opinion
+from .opinion import second_look
 from .policy import DEFAULT_TOL, difference
 from .report import GradCheckReport, progress_bar, summarize_block
 from .sandbox import float64_network
@@ -93,11 +93,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
                 block.name, block.shape, analytic, numeric.estimates, numeric.kinks, entries,
                 floor_per_entry=numeric.noise, tol=tol, eps_excess=engine.eps_excess, m=X.shape[0],
                 penalty_grad=numeric.penalty)
-            if needs_opinion(result, tol):
-                opinion = second_opinion(engine_estimate(engine, block, entries), analytic,
-                                         numeric.estimates, numeric.kinks,
-                                         engine.base_losses.mean(), engine.base_magnitude)
-                reconsider(result, opinion, eps, tol)
+            second_look(engine, block, entries, analytic, numeric, result, tol)
             results.append(result)
             use = numeric.kinks == Kink.NONE
             all_g.append(analytic[use])

@@ -128,6 +128,15 @@ def constant_error(g, n, floor, precision=0.0):
     return bool(real), relative, mean
 
 
+def second_look(engine, block, entries, analytic, numeric, result, tol):
+    """The network check's second opinion on one block, when it needs one (result revised)."""
+    if needs_opinion(result, tol):
+        opinion = second_opinion(engine_estimate(engine, block, entries), analytic,
+                                 numeric.estimates, numeric.kinks, engine.base_losses.mean(),
+                                 engine.base_magnitude)
+        reconsider(result, opinion, engine.eps, tol)
+
+
 def engine_estimate(engine, block, entries):
     """``estimate`` for second_opinion from the network check's engine: plain two-sided
     differences; an entry whose step crosses a kink a layer declares is left out. (Not the
