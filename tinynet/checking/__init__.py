@@ -16,13 +16,16 @@ The parts, each one file:
     screen.py     mode="screen": a few random directions per block
     policy.py     the per-block pass rule, the course's verdict bands, known bug patterns
     blame.py      when a check fails: every layer, the loss and the penalty checked in place
+    opinion.py    the second opinion: is a block's error constant (a bug) or does it move with ε
     report.py     GradCheckReport: the blocks, the worst entries, printing and plotting
 """
 
+from .blame import Culprit
 from .functions import gradcheck
 from .layer import check_layer
 from .loss import check_loss
 from .network import check_gradients
 from .report import GradCheckReport
 
-__all__ = ["check_gradients", "check_layer", "check_loss", "gradcheck", "GradCheckReport"]
+__all__ = ["check_gradients", "check_layer", "check_loss", "gradcheck", "GradCheckReport",
+           "Culprit"]
