@@ -10,9 +10,9 @@ fails, every piece is checked on its own, **in place**:
 - the loss with respect to the scores of this forward pass (part ``scores``);
 - the penalty with respect to each penalized weight (part ``W2``, ...).
 
-Each part is checked along a few unit directions u, its own gradient and random ones (``dJ·u`` against
-``(J(a + εu) − J(a − εu)) / 2ε``), so blame costs about one screen-mode check per layer,
-and nothing when the check passes. A part is a culprit when its error is the same at 4ε,
+Each part is checked along three unit directions u, its own gradient and two random ones
+(``dJ·u`` against ``(J(a + εu) − J(a − εu)) / 2ε``), so blame costs about one screen-mode
+check per layer, and nothing when the check passes. A part is a culprit when its error is the same at 4ε,
 16ε and 64ε: constant, as a bug's error is, where round-off would shrink 16x and
 truncation grow 256x (the second opinion's test, opinion.py). So no round-off floor is
 needed, and a (1 + 1e-6) factor is found as surely as a sign flip. A directional step
@@ -63,7 +63,7 @@ def blame(engine):
     culprits = []
     first = net._first_param_layer
     for index, layer in enumerate(net.layers):
-        if index < first or (index == first and not layer.params):
+        if index < first:                   # nothing before it needs a gradient
             continue
         for part, diff, hint in _check_layer_in_place(layer, engine.inputs[index], index > first,
                                                       engine.frozen[index], engine.eps, rng):
@@ -82,7 +82,7 @@ def explained(failed, culprits, net):
     """{block name: "layers[3]"} for the failed blocks that fail only because of a culprit
     above them (an input gradient or the loss), not because their own gradient is wrong."""
     own = {_block_name(net, c) for c in culprits if c.part not in ("x", "scores")}
-    sources = [(int(c.where[7:-1]) if c.where.startswith("layers") else len(net.layers), c.where)
+    sources = [(len(net.layers) if c.where == "loss" else _layer_index(c), c.where)
                for c in culprits if c.part in ("x", "scores")]
     result = {}
     for block in net.blocks:
@@ -103,8 +103,12 @@ def _name(obj):
 def _block_name(net, culprit):
     if culprit.where == "penalty":
         return culprit.part
-    index = int(culprit.where[7:-1])
+    index = _layer_index(culprit)
     return next(b.name for b in net.blocks if b.layer_index == index and b.key == culprit.part)
+
+
+def _layer_index(culprit):
+    return int(culprit.where.removeprefix("layers[").removesuffix("]"))
 
 
 # ---- one piece in place ---------------------------------------------------------------------
