@@ -1,4 +1,4 @@
-"""The measurements behind eps = 1e-6 and the pass rule.
+"""The measurements behind eps = 1e-6, the pass rule, the second opinion and blame.
 
 (a) the overall difference of correct random networks for eps = 1e-3 ... 1e-9, and how many
     of them the per-block rule would fail at that eps (-> benchmarks/results/eps_sweep.txt);
@@ -7,9 +7,16 @@
     networks that fit their targets exactly, in full and screen mode; and detections over the
     planted bugs of tests/test_checker_selftest.py and a doubled activation derivative in
     partly trained networks, full and screen, on several seeds
-    (-> benchmarks/results/false_alarm_sweep.txt).
+    (-> benchmarks/results/false_alarm_sweep.txt);
+(c) sensitivity: a loss backward off by a factor (1 + δ) on random networks, untrained and
+    trained, flagged / networks where the arithmetic allows it, next to the false alarms on
+    the same networks without the factor, and how often the loss is named as the culprit
+    (-> benchmarks/results/sensitivity.txt);
+(d) blame: planted bugs (each alone, and two at once) whose culprits are named exactly, in
+    full, sample and screen mode (-> benchmarks/results/blame.txt).
 
     python benchmarks/sweep_eps.py [--nets 1000] [--eps-nets 40] [--hard 80,150,100]
+                                   [--sensitivity-nets 200]
 """
 
 import argparse
@@ -25,9 +32,12 @@ import tinynet as tn  # noqa: E402
 from custom_layers import (BatchNormConstantStats, InPlaceReLUForgetsMask,  # noqa: E402
                            LeakyReLUWithWrongSlopes, NoisyKinksTanhWrong,
                            PlainDropoutForgetsMask, SelfRngDropoutForgetsScale)
+from test_blame import CULPRITS, TWO_AT_ONCE  # noqa: E402
 from test_checker_selftest import BUGS, build, data  # noqa: E402
 from test_checker_sweep import (Doubled, alarms, deep_case, exact_fit_case,  # noqa: E402
-                                random_case, trained_case)
+                                factor_shows, off_by, random_case, trained_case)
+
+DELTAS = (1e-4, 1e-5, 1e-6, 3e-7, 1e-7)
 
 # custom layers whose wrong dx breaks every block below them (tests/custom_layers.py)
 CUSTOM_BUGS = (("batchnorm-constant-stats", lambda: BatchNormConstantStats(5)),
@@ -149,12 +159,82 @@ def detections(data_seeds=5):
     return lines
 
 
+def sensitivity(n_nets, trained):
+    """(c): per δ, flagged / networks where the factor shows; false alarms without it."""
+    cases = []
+    for seed in range(n_nets):
+        net, X, y, options, _ = random_case((50_000 if trained else 40_000) + seed)
+        if trained:
+            net.fit(X, y, epochs=200, optimizer=tn.Adam(lr=0.01), progress=False)
+        cases.append((net, X, y, options))
+    alarm = sum(bool(alarms(net.check_gradients(X, y, mode="full"))) for net, X, y, _ in cases)
+    what = "trained (200 Adam steps)" if trained else "untrained"
+    lines = [f"(c) {n_nets} random {what} networks, full check, dropout off: false alarms "
+             f"{alarm}/{n_nets}; a loss backward off by (1 + delta): flagged / networks where "
+             "the arithmetic allows it (delta·‖data gradient‖ > 3x the check's own error in some "
+             "block), and the loss named as the only culprit / flagged",
+             f"{'delta':>8} {'flagged / shows':>16} {'loss blamed':>12}"]
+    correct = [net.loss for net, *_ in cases]
+    for delta in DELTAS:
+        flagged = shows = blamed = 0
+        for (net, X, y, _), loss in zip(cases, correct):
+            net.loss = loss
+            if not factor_shows(net, X, y, delta):
+                continue
+            shows += 1
+            net.loss = off_by(loss, delta)
+            report = net.check_gradients(X, y, mode="full")
+            flagged += not report.passed
+            blamed += [(c.where, c.part) for c in report.culprits] == [("loss", "scores")]
+            net.loss = loss
+        lines.append(f"{delta:>8.0e} {f'{flagged}/{shows}':>16} {f'{blamed}/{flagged}':>12}")
+    return lines
+
+
+def blame_accuracy(data_seeds=5):
+    """(d): planted bugs whose culprits are named exactly / total, per mode."""
+    modes = ("full", "sample", "screen")
+    lines = [f"(d) blame: culprits named exactly (and nothing else) / checks, over {data_seeds} "
+             "data seeds", f"{'bug':<30} " + " ".join(f"{m:>7}" for m in modes)]
+
+    def planted(kwargs):
+        return lambda seed: build(seed=seed, **kwargs)
+
+    def custom(bug):
+        return lambda seed: tn.Network([tn.Dense(4, 6), tn.Tanh(), tn.Dense(6, 5), bug(),
+                                        tn.Dense(5, 3)], loss=tn.SoftmaxCrossEntropy(), seed=seed)
+    cases = [(name, planted(kwargs), options, CULPRITS[name])
+             for name, kwargs, options, *_ in BUGS]
+    cases += [(" + ".join(sorted(f"{w} {p}" for w, p in expected)), planted(kwargs), {}, expected)
+              for kwargs, expected in TWO_AT_ONCE]
+    cases += [(name, custom(bug), {"dropout": "frozen"}, {("layers[3]", "x")})
+              for name, bug in CUSTOM_BUGS]
+    total = dict.fromkeys(modes, 0)
+    for name, make, options, expected in cases:
+        cells = []
+        for mode in modes:
+            exact = 0
+            for seed in range(data_seeds):
+                X, y = data(seed)
+                report = make(seed).check_gradients(X, y, mode=mode, **options)
+                exact += {(c.where, c.part) for c in report.culprits} == expected
+            total[mode] += exact
+            cells.append(f"{exact}/{data_seeds}")
+        lines.append(f"{name[:30]:<30} " + " ".join(f"{c:>7}" for c in cells))
+    n = len(cases) * data_seeds
+    lines.append(f"{'total (of ' + str(n) + ')':<30} " + " ".join(f"{total[m]:>7}" for m in modes))
+    lines.append("(sample mode checks a few entries per block: a one-entry bug it does not sample "
+                 "passes, and nothing is blamed)")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nets", type=int, default=1000)
     parser.add_argument("--eps-nets", type=int, default=40)
     parser.add_argument("--hard", default="80,150,100",
                         help="how many trained, deep and exactly fitting networks")
+    parser.add_argument("--sensitivity-nets", type=int, default=200)
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     a = eps_sweep(args.eps_nets)
@@ -163,7 +243,13 @@ def main():
     hard = [int(n) for n in args.hard.split(",")]
     b = false_alarms(args.nets) + [""] + hard_false_alarms(hard) + [""] + detections(20)
     (RESULTS / "false_alarm_sweep.txt").write_text("\n".join(b) + "\n")
-    print("\n".join(b))
+    print("\n".join(b), "\n")
+    c = sensitivity(args.sensitivity_nets, False) + [""] + sensitivity(args.sensitivity_nets, True)
+    (RESULTS / "sensitivity.txt").write_text("\n".join(c) + "\n")
+    print("\n".join(c), "\n")
+    d = blame_accuracy()
+    (RESULTS / "blame.txt").write_text("\n".join(d) + "\n")
+    print("\n".join(d))
 
 
 if __name__ == "__main__":

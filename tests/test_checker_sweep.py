@@ -253,3 +253,67 @@ def test_kink_cases_really_sit_on_a_kink():
         assert np.any(Z == 0.0), description
         count += 1
     assert count >= 20
+
+
+# ---- sensitivity and trained networks (benchmarks/sweep_eps.py measures the same at scale) ----
+
+def off_by(loss, delta):
+    """The same loss with its backward off by the factor (1 + delta): so is every data gradient."""
+    cls = type(loss)
+    return type(f"{cls.__name__}OffBy", (cls,),
+                {"backward": lambda self: (1 + delta) * cls.backward(self)})()
+
+
+def data_gradient(net, X, y):
+    """The network's data gradient (dropout off, no L2), by backprop."""
+    penalty, net.penalty = net.penalty, None
+    keep = [(layer, layer.keep_prob) for layer in net.layers if isinstance(layer, tn.Dropout)]
+    for layer, _ in keep:
+        layer.keep_prob = 1.0
+    try:
+        return net.cost_and_grad(X, y)[1].astype(np.float64)
+    finally:
+        net.penalty = penalty
+        for layer, value in keep:
+            layer.keep_prob = value
+
+
+def factor_shows(net, X, y, delta):
+    """Whether the arithmetic allows a checker to see a factor (1 + delta) on the data
+    gradient: in some block, the change it makes, delta·‖data gradient‖, is 3x the numerical
+    error ‖dθ − dθ_approx‖ of the full check (dropout off) of the correct network."""
+    data = data_gradient(net, X, y)
+    report = net.check_gradients(X, y, mode="full")
+    return any(delta * np.linalg.norm(data[b.start:b.stop]) > 3 * report.results[b.name].abs_error
+               for b in net.blocks)
+
+
+def test_a_one_in_a_million_factor_bug_is_flagged_and_blamed_wherever_it_shows():
+    missed, blamed_wrong, shown = [], [], 0
+    for seed in range(0, N_CASES, 4):
+        net, X, y, options, description = random_case(seed)
+        if not factor_shows(net, X, y, 1e-6):
+            continue
+        shown += 1
+        net.loss = off_by(net.loss, 1e-6)
+        report = net.check_gradients(X, y, mode="full")
+        if report.passed:
+            missed.append(f"{description}\n{report}")
+        elif [(c.where, c.part) for c in report.culprits] != [("loss", "scores")]:
+            blamed_wrong.append(f"{description}\n{report}")
+    assert shown >= 90
+    assert not missed, "\n\n".join(missed)
+    assert not blamed_wrong, "\n\n".join(blamed_wrong)
+
+
+def test_no_false_alarms_on_trained_networks():
+    """Trained to a loss near 0 (m <= 8 examples, 200 Adam steps): the gradients are tiny and J
+    is computed with cancellation, where a fixed round-off floor is least reliable."""
+    failures = []
+    for seed in range(1, N_CASES, 10):
+        net, X, y, options, description = random_case(seed)
+        net.fit(X, y, epochs=200, optimizer=tn.Adam(lr=0.01), progress=False)
+        report = net.check_gradients(X, y, **options)
+        if alarms(report) or report.culprits:
+            failures.append(f"{description}\n{report}")
+    assert not failures, "\n\n".join(failures)

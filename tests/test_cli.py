@@ -7,6 +7,8 @@ import sys
 import pytest
 
 import tinynet
+import tinynet as tn
+
 from tinynet.cli import main
 
 
@@ -154,3 +156,24 @@ def test_file_errors_exit_2_with_exactly_one_line_on_stderr(tmp_path, make, mess
                             timeout=120)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+@tn.register_layer
+class CliTanhTwiceTooSteep(tn.Tanh):
+    """A registered custom activation whose backward is twice too large."""
+
+    def backward(self, dout):
+        return 2 * dout * (1 - self.out ** 2)
+
+
+def test_gradcheck_prints_the_culprit_and_exits_1(tmp_path, capsys):
+    net = tn.Network([tn.Dense(2, 5), CliTanhTwiceTooSteep(), tn.Dense(5, 2)],
+                     loss=tn.SoftmaxCrossEntropy(), seed=0)
+    net.save(tmp_path / "model.npz")
+    capsys.readouterr()
+    assert main(["gradcheck", str(tmp_path / "model.npz"), "--data", "flower"]) == 1
+    out = capsys.readouterr().out
+    assert "<-- FAIL (because of layers[1])" in out
+    assert out.rstrip().splitlines()[-1].strip().startswith(
+        "layers[1] CliTanhTwiceTooSteep(): backward returns a wrong input gradient dx")
+    assert "analytic = 2 x numeric" in out.rstrip().splitlines()[-1]

@@ -7,7 +7,7 @@
 """
 
 from . import datasets, optim, plot
-from .checking import GradCheckReport, check_gradients, check_layer, gradcheck
+from .checking import GradCheckReport, check_gradients, check_layer, check_loss, gradcheck
 from .layers import Activation, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidCrossEntropy, SoftmaxCrossEntropy
 from .monitor import ActivationMonitor
@@ -30,7 +30,7 @@ __all__ = [
     "Network", "L2",
     "SGD", "Momentum", "RMSProp", "Adam", "Optimizer",
     "InverseTimeDecay", "ScheduledInverseTimeDecay", "StepDecay",
-    "check_gradients", "check_layer", "gradcheck", "GradCheckReport",
+    "check_gradients", "check_layer", "check_loss", "gradcheck", "GradCheckReport",
     "ActivationMonitor", "Callback", "EarlyStopping", "GradientCheck", "GradientCheckFailed",
     "GradientNormMonitor",
     "History",

@@ -242,18 +242,25 @@ class Network:
 
     def predict_proba(self, X):
         """X: (m, n_inputs) -> class probabilities (m, n_classes), rows summing to 1."""
-        if not hasattr(self.loss, "probabilities"):
-            raise TypeError(f"predict_proba needs a classification loss, this network uses {self.loss!r}")
+        self._loss_has("probabilities", "predict_proba", "a classification loss")
         return self.loss.probabilities(self._finite_scores(check_X(X, self.n_inputs, self.dtype)))
 
     def predict(self, X):
         """X: (m, n_inputs) -> predicted labels (m,) (or values, for MeanSquaredError)."""
+        self._loss_has("predict", "predict", "a loss")
         return self.loss.predict(self._finite_scores(check_X(X, self.n_inputs, self.dtype)))
 
     def score(self, X, y):
         """Accuracy on (X, y) (R² for MeanSquaredError)."""
+        self._loss_has("score", "score", "a loss")
         X, y = self._check_data(X, y)
         return self.loss.score(self._finite_scores(X), y)
+
+    def _loss_has(self, method, caller, kind):
+        # A custom loss needs only forward and backward; the rest is optional (see the README).
+        if not hasattr(self.loss, method):
+            raise TypeError(f"{caller} needs {kind} with a {method}(scores, ...) method; "
+                            f"{self.loss!r} has none (net.forward(X) gives the raw scores)")
 
     # ---- delegated to their own modules -----------------------------------------------
     def check_gradients(self, X, y, **options):

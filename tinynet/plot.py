@@ -115,7 +115,9 @@ def gradcheck_report(report, ax=None):
     """Per-block differences of a GradCheckReport as bars on a log scale, over the verdict bands.
 
     report: anything with ``blocks`` {name: difference} and ``block_passed`` {name: bool}.
-    Passing blocks are green, failing ones red; a difference of 0 is drawn at 1e-16.
+    Passing blocks are green, failing ones red; a difference of 0 is drawn at 1e-16. With
+    blame (``report.culprits``), a block that fails only because of a culprit above it is
+    hatched and labelled with it, and the culprits are written in the lower left corner.
     """
     fig, ax = _axes(ax)
     names = list(report.blocks)
@@ -124,7 +126,20 @@ def gradcheck_report(report, ax=None):
     colors = ["tab:green" if passed.get(n, True) else "tab:red" for n in names]
     ax.set_yscale("log")
     _draw_bands(ax)
-    ax.bar(range(len(names)), values, color=colors, edgecolor="k", zorder=3)
+    caused_by = getattr(report, "caused_by", {})
+    bars = ax.bar(range(len(names)), values, color=colors, edgecolor="k", zorder=3)
+    for bar, name in zip(bars, names):
+        if name in caused_by:
+            bar.set_hatch("//")
+            ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() * 2, caused_by[name],
+                    ha="center", va="bottom", fontsize="x-small", rotation=90, zorder=4)
+    culprits = getattr(report, "culprits", None)
+    if culprits:
+        ax.text(0.01, 0.02, "root cause: " + "; ".join(
+                    f"{c.where} {c.layer} {c.part}" + (f" ({c.hint})" if c.hint else "")
+                    for c in culprits),
+                transform=ax.transAxes, fontsize="x-small", va="bottom", zorder=5,
+                bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
     ax.set_xticks(range(len(names)), names)
     ax.set_ylim(FLOOR / 10, max(1.0, values.max() * 10) if len(values) else 1.0)
     ax.set_ylabel("relative difference  ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖)")

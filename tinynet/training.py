@@ -17,7 +17,8 @@ Epoch metrics (the keys of ``history.history``):
   With mini-batches it is NOT ``net.cost(X, y)`` after the epoch: the weights moved during
   the epoch, and ``lambd/(2m)`` with a batch's m weighs the penalty more (batches of 32 out
   of 400 rows count it 12.5 times). For the full-data cost, call ``net.cost(X, y)``.
-- ``accuracy`` (classification losses): like ``loss``, a running value over the epoch's batches,
+- ``accuracy`` (from the loss's ``score``; a custom loss without one records ``loss`` only): like
+  ``loss``, a running value over the epoch's batches,
   taken from the scores of each batch's own forward pass (as Keras does): free, since it needs
   no extra forward pass. ``net.score(X, y)`` gives the accuracy of the final model.
   With ``MeanSquaredError`` the key is ``r2`` (the coefficient of determination, batch-weighted)
@@ -35,6 +36,7 @@ import warnings
 
 import numpy as np
 
+from .losses import MeanSquaredError
 from .optim import Adam, Optimizer
 from .validation import positive_int
 
@@ -308,9 +310,12 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     slices = [slice(start, start + size) for start, size in zip(range(0, m, batch_size), sizes)]
     shuffle = shuffle and len(slices) > 1
 
-    classify = hasattr(net.loss, "probabilities")
-    metric = "accuracy" if classify else "r2"
-    keys = ["loss", metric] + (["val_loss", f"val_{metric}"] if validation_data else []) + ["lr"]
+    # The History's second metric comes from the loss's optional score(); without it, loss only.
+    metric = None
+    if hasattr(net.loss, "score"):
+        metric = "r2" if isinstance(net.loss, MeanSquaredError) else "accuracy"
+    metrics = ["loss"] + ([metric] if metric else [])
+    keys = metrics + ([f"val_{k}" for k in metrics] if validation_data else []) + ["lr"]
     history = History(keys)
 
     for callback in callbacks:
@@ -320,7 +325,8 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
                  or _overrides(c, "on_batch_end")]
     step_count = 0
     params, grads = net.params, net.grads
-    cost_and_grad, step, score = net._cost_and_grad, optimizer._step_checked, net.loss.score
+    cost_and_grad, step = net._cost_and_grad, optimizer._step_checked
+    score = net.loss.score if metric else _no_score
     start_params = np.empty_like(params)
     bar = _progress_bar(progress)(total=epochs, unit="epoch", disable=not progress, leave=True,
                mininterval=PROGRESS_INTERVAL, dynamic_ncols=True)
@@ -353,12 +359,7 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
                     _diverged(net, optimizer, start_params, history, epoch, len(slices) - 1,
                               len(slices), math.nan)
 
-                logs = {"loss": total / m, metric: correct / m}
-                if validation_data:
-                    Xv, yv = validation_data
-                    scores = net._forward(Xv, False)
-                    logs["val_loss"] = net._cost(Xv, yv, training=False)
-                    logs[f"val_{metric}"] = net.loss.score(scores, yv)
+                logs = _epoch_logs(net, metric, total / m, correct / m, validation_data)
                 logs["lr"] = optimizer.lr
                 history._append(logs)
 
@@ -395,6 +396,23 @@ def _progress_bar(progress):
 
 def _overrides(callback, hook):
     return getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
+def _no_score(scores, y):
+    return 0.0
+
+
+def _epoch_logs(net, metric, loss, score, validation_data):
+    """The History's values of one epoch (before "lr"); metric None: the loss only."""
+    logs = {"loss": loss}
+    if metric:
+        logs[metric] = score
+    if validation_data:
+        Xv, yv = validation_data
+        logs["val_loss"] = net._cost(Xv, yv, training=False)
+        if metric:      # from the scores of that same forward pass
+            logs[f"val_{metric}"] = net.loss.score(net.last_scores, yv)
+    return logs
 
 
 def _diverged(net, optimizer, start_params, history, epoch, batch, n_batches, J):

@@ -358,6 +358,48 @@ print(f"{big.n_params} parameters")
 print(big.check_gradients(Xm, ym, mode="screen"))
 
 # %% [markdown]
+# ## 11. Which layer is wrong: blame
+#
+# The course's advice for a failing check is to read the blocks from the back and look for the
+# first one that differs, then read that layer's code. The blocks say where a bug **shows**, which
+# is not always where it **is**: a wrong input gradient `dx` breaks every block below the layer
+# that returns it. So when a check fails, tinynet checks every piece on its own, in place: each
+# layer with its cached input from this forward pass, its own parameters and a random upstream
+# gradient, the loss with respect to the scores, and the penalty with respect to each weight.
+# `report.culprits` names the faulty pieces; the report ends with the root cause.
+#
+# First the course's buggy network of section 3: the two culprits are the two Dense layers whose
+# gradients were scaled, each for its own parameter.
+
+# %%
+report = buggy.check_gradients(X, y)
+for culprit in report.culprits:
+    print(culprit)
+print()
+print("\n".join(str(report).splitlines()[-3:]))
+
+# %% [markdown]
+# Now a bug that shows far from where it is: a `Tanh` whose backward is 1.5 times too large, in
+# the second hidden layer (`layers[3]`). Every block below it fails; the table marks them as
+# failing *because of* `layers[3]`, and the root cause names the layer, the part of its backward
+# (`x`, the input gradient it returns) and the measured factor.
+
+# %%
+class BadTanh(tn.Tanh):
+    def backward(self, dout):
+        return 1.5 * dout * (1 - self.out ** 2)     # should be dout * (1 - A²)
+
+Xf, yf = tn.datasets.flower(200, seed=0)
+net_bad = tn.Network([tn.Dense(2, 8), tn.Tanh(), tn.Dense(8, 8), BadTanh(), tn.Dense(8, 2)],
+                     loss=tn.SoftmaxCrossEntropy(), seed=0)
+report = net_bad.check_gradients(Xf[:32], yf[:32])
+print(report)
+
+# %%
+fig = report.plot()
+plt.show()
+
+# %% [markdown]
 # ## What you should see
 #
 # - Section 1: the two-sided estimate is much closer to 3 than the one-sided one, as in the
@@ -378,3 +420,7 @@ print(big.check_gradients(Xm, ym, mode="screen"))
 # - Section 8: the forgotten 1/keep_prob passes with `dropout="off"` and is caught with
 #   `dropout="frozen"`.
 # - Sections 9 and 10: every check during training passes, and the screened big network passes.
+# - Section 11: the course's buggy network blames `layers[0]` (its `b`) and `layers[2]` (its
+#   `W`); in the `BadTanh` network `W1`, `b1`, `W2` and `b2` fail "because of layers[3]", `W3` and
+#   `b3` pass, and the last line names `layers[3] BadTanh()` with `analytic = 1.5 x numeric`. In
+#   the plot the explained bars are hatched and labelled with the culprit.

@@ -308,3 +308,70 @@ print(f"accuracy of the loaded model: {loaded.score(X, y):.1%}")
 # The workflow to remember: **write the layer → `tn.check_layer` → fix until every block passes →
 # put it in a network → `net.check_gradients` → train.** A check costs a fraction of a second; a
 # silently wrong gradient can cost days.
+
+# %% [markdown]
+# ## 6. A custom loss, checked with `tn.check_loss`
+#
+# A loss needs only two methods: `forward(scores, y)`, the mean over the batch, and `backward()`,
+# dJ/dscores already divided by m. The rest is optional (`predict` for `net.predict`, `score` for
+# the accuracy in `fit`'s History, `losses` for a faster check, `targets` to validate `y`; see the
+# README's *Custom losses*). Here is CS231n's multiclass hinge (SVM) loss,
+# J = 1/m Σ_i Σ_{j ≠ y_i} max(0, s_ij − s_iy_i + 1), and a version that forgets the 1/m.
+# `tn.check_loss` checks `backward` against numeric gradients of `forward`, every entry of the
+# scores (block `scores`).
+
+# %%
+class MulticlassHinge:
+    def forward(self, scores, y):
+        m = scores.shape[0]
+        margins = np.maximum(0, scores - scores[np.arange(m), y][:, None] + 1)
+        margins[np.arange(m), y] = 0
+        self.margins, self.y = margins, y
+        return margins.sum() / m
+
+    def backward(self):
+        m = self.margins.shape[0]
+        dscores = (self.margins > 0).astype(float)             # +1 for every violated margin
+        dscores[np.arange(m), self.y] = -dscores.sum(axis=1)   # -1 per violation, true class
+        return dscores / m
+
+    def predict(self, scores):
+        return scores.argmax(axis=1)
+
+    def score(self, scores, y):
+        return float(np.mean(self.predict(scores) == y))
+
+
+class HingeForgetsM(MulticlassHinge):
+    def backward(self):
+        return super().backward() * self.margins.shape[0]     # BUG: the 1/m forgotten
+
+
+scores = rng.normal(size=(7, 3)) * 2
+labels = rng.integers(0, 3, size=7)
+for loss in (MulticlassHinge(), HingeForgetsM()):
+    print(f"--- {type(loss).__name__}")
+    print(tn.check_loss(loss, scores, labels))
+    print()
+
+# %% [markdown]
+# In a network, a wrong loss backward fails every block, and blame names the loss; the correct
+# hinge loss trains the spirals like the cross-entropy does, and `fit` records its accuracy
+# because the class has `score`.
+
+# %%
+net_h = tn.Network([tn.Dense(2, 32), Swish(32), tn.Dense(32, 3)], loss=HingeForgetsM(), seed=0)
+print("\n".join(str(net_h.check_gradients(X[:40], y[:40])).splitlines()[-2:]))
+net_h = tn.Network([tn.Dense(2, 32), Swish(32), tn.Dense(32, 32), Swish(32), tn.Dense(32, 3)],
+                   loss=MulticlassHinge(), seed=0)
+history_h = net_h.fit(X, y, epochs=300, batch_size=32, optimizer=tn.Adam(lr=0.01), progress=False)
+print("History keys:", list(history_h.history))
+print(f"training accuracy with the hinge loss: {net_h.score(X, y):.1%}")
+
+# %% [markdown]
+# ### What you should see
+#
+# - `check_loss` passes `MulticlassHinge` (one block, `scores`) and fails `HingeForgetsM`, whose
+#   hint says the 1/m is missing.
+# - In the network, the last line of the report names `loss HingeForgetsM()` as the root cause.
+# - The History has `loss`, `accuracy` and `lr`, and the hinge loss separates the spirals.

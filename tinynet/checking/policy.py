@@ -58,6 +58,29 @@ def judge_block(relative, abs_error, floor, tol, eps_excess=1.0):
         return False, "inconclusive"
     return False, verdict(relative)
 
+def format_factor(scale):
+    """A measured factor with the digits that show how far it is from 1: 1.5, 12, 1.0001."""
+    for digits in range(4, 12):
+        text = f"{scale:.{digits}g}"
+        if abs(float(text) - scale) <= 0.01 * abs(scale - 1):
+            return text
+    return f"{scale:.12g}"
+
+
+def factor_hint(g, n):
+    """'1.5 x numeric' when analytic ``g`` is a constant multiple of numeric ``n``, else ''."""
+    nn = float(n @ n)
+    if nn == 0:
+        return "backprop gives a nonzero gradient where the cost does not change" \
+            if np.any(g) else ""
+    if not np.any(g):
+        return "backprop gives zero"
+    scale = float(g @ n) / nn
+    if scale == 1 or np.linalg.norm(g - scale * n) > 0.1 * np.linalg.norm(g - n):
+        return ""                        # the factor does not explain the mismatch
+    return f"{format_factor(scale)} x numeric"
+
+
 def bug_pattern(g, n, shape, indices, penalty_grad, m=None):
     """Name a known bug class when analytic g and numeric n fit it; '' otherwise.
 
@@ -95,7 +118,7 @@ def bug_pattern(g, n, shape, indices, penalty_grad, m=None):
             why = "a doubled or halved term"
         else:
             why = "a constant factor"
-        return f"analytic = {scale:.4g} x numeric: {why}"
+        return f"analytic = {format_factor(scale)} x numeric: {why}"
     wrong = np.abs(g - n) > 1e-3 * (np.abs(g) + np.abs(n)) + 1e-12
     if wrong.sum() <= max(1, len(g) // 20):
         return f"only {int(wrong.sum())} of {len(g)} checked entries disagree"

@@ -51,10 +51,11 @@ class BlockResult:
     passed: bool
     verdict: str
     kinks: int = 0          # entries whose step crossed a kink
-    penalty_share: float = 0.0   # ‖penalty part of g‖ / ‖g‖
+    penalty_share: float = 0.0   # ‖p‖ / (‖p‖ + ‖g − p‖), p = the L2 term's part of g
     hint: str = ""          # a known bug class the numbers look like
     worst: list = field(default_factory=list)   # Entry objects, worst first
     how: str = "entries"    # "entries", or "directions" for a block that mode="screen" passed
+    opinion: str = ""       # the second opinion (opinion.py): how the error moves with eps
 
 
 class GradCheckReport:
@@ -64,8 +65,13 @@ class GradCheckReport:
     blocks: {name: difference}; block_passed: {name: bool}; results: {name: BlockResult}.
     """
 
-    def __init__(self, results, difference, eps, mode, tol, notes=()):
+    def __init__(self, results, difference, eps, mode, tol, notes=(), culprits=None,
+                 caused_by=None):
         self.results = {r.name: r for r in results}
+        # Blame (check_gradients only): the faulty pieces, and the failed blocks that fail
+        # only because of one of them above ({block: "layers[3]"}). None: not a network check.
+        self.culprits = culprits
+        self.caused_by = caused_by or {}
         self.difference = float(difference)
         self.eps = eps
         self.mode = mode
@@ -107,7 +113,9 @@ class GradCheckReport:
             return d
         return {"passed": self.passed, "difference": self.difference, "verdict": self.verdict,
                 "eps": self.eps, "mode": self.mode, "tol": self.tol, "notes": self.notes,
-                "blocks": {name: block(r) for name, r in self.results.items()}}
+                "blocks": {name: block(r) for name, r in self.results.items()},
+                "culprits": None if self.culprits is None else [asdict(c) for c in self.culprits],
+                "caused_by": self.caused_by}
 
     def to_json(self, **kwargs):
         return json.dumps(self.to_dict(), **kwargs, default=_json_default)
@@ -122,26 +130,42 @@ class GradCheckReport:
         lines = [f"Gradient check ({self.mode}, eps={self.eps:g}): {head}",
                  f"overall difference {self.difference:.3e} ({self.verdict}); "
                  f"a block passes below {self.tol:g} or at round-off level", ""]
-        rows = [(r, f"{r.checked} dirs" if r.how == "directions" else f"{r.checked}/{r.size}")
+        rows = [(r, f"{r.checked} dir{'s' * (r.checked != 1)}" if r.how == "directions"
+                 else f"{r.checked}/{r.size}")
                 for r in self.results.values()]
         width = max([7] + [len(c) for _, c in rows])
         lines.append(f"{'block':<8} {'shape':<12} {'checked':>{width}} {'difference':>11}  "
-                     f"{'verdict':<11} {'kinks':>5} {'L2 share':>8}  worst entry")
+                     f"{'verdict':<11} {'kinks':>5} {'L2 share':>8}  worst entry: analytic vs numeric")
         for r, checked in rows:
             worst = r.worst[0] if r.worst else None
             where = (f"[{', '.join(map(str, worst.index))}] {worst.analytic:.3e} vs "
                      f"{worst.numeric:.3e}" if worst is not None else "")
             share = f"{r.penalty_share:.0%}" if r.penalty_share else ""
-            mark = "" if r.passed else "  <-- FAIL"
+            mark = "" if r.passed else "  <-- FAIL" + (
+                f" (because of {self.caused_by[r.name]})" if r.name in self.caused_by else "")
             lines.append(f"{r.name:<8} {str(r.shape):<12} {checked:>{width}} "
                          f"{r.difference:>11.3e}  {r.verdict:<11} {r.kinks or '':>5} "
                          f"{share:>8}  {where}{mark}")
         hints = [f"{r.name}: {r.hint}" for r in self.results.values() if r.hint]
         if hints:
             lines += ["", "looks like:"] + [f"  {h}" for h in hints]
+        opinions = [f"{r.name}: {r.opinion}" for r in self.results.values() if r.opinion]
+        if opinions:
+            lines += ["", "second opinion (re-estimated at more eps):"] + [f"  {o}" for o in opinions]
         if self.notes:
             lines += [""] + [f"note: {n}" for n in self.notes]
+        lines += self._root_causes()
         return "\n".join(lines)
+
+    def _root_causes(self):
+        if self.culprits is None or self.passed:
+            return []
+        if not self.culprits:
+            if all(r.verdict == "inconclusive" for r in self.results.values() if not r.passed):
+                return []                   # nothing was found wrong, only not judged
+            return ["", "root cause: every layer, the loss and the penalty pass on their own; "
+                    "look at how they are wired together (shapes, caches shared between layers)"]
+        return ["", "root cause:"] + [f"  {c.sentence()}" for c in self.culprits]
 
     def __repr__(self):
         state = "passed" if self.passed else f"failed {self.failed}"
@@ -190,7 +214,9 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
             hint = (f"at this eps the numeric estimates are round-off (floor {floor:.1e}); "
                     "check with a larger eps")
         if penalty_grad is not None and np.linalg.norm(g) > 0:
-            share = float(np.linalg.norm(penalty_grad[use]) / np.linalg.norm(g))
+            # its part of the gradient's size: at most 100 %, also where data and L2 cancel
+            pen = np.linalg.norm(penalty_grad[use])
+            share = float(pen / (pen + np.linalg.norm(g - penalty_grad[use])))
         if not passed and not hint:
             hint = bug_pattern(g, n, shape, indices[use],
                                None if penalty_grad is None else penalty_grad[use], m)
