@@ -306,6 +306,7 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     optimizer._check(params, grads)  # once: the buffers are the same for every batch
     cost_and_grad, step, score = net._cost_and_grad, optimizer._step_checked, net.loss.score
     start_params = np.empty_like(params)
+    xbuf = np.empty((batch_size,) + X.shape[1:], X.dtype) if shuffle else None
     from tqdm.auto import tqdm  # imported here: tqdm.auto warns at import time without ipywidgets
     bar = tqdm(total=epochs, unit="epoch", disable=not progress, leave=True,
                mininterval=PROGRESS_INTERVAL, dynamic_ncols=True)
@@ -315,15 +316,15 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
             for epoch in range(epochs):
                 optimizer.set_epoch(epoch)
                 np.copyto(start_params, params)
-                if shuffle:
-                    order = net.rng.permutation(m)
-                    Xs, ys = X[order], y[order]
-                else:
-                    Xs, ys = X, y
+                order = net.rng.permutation(m) if shuffle else None
                 total = correct = 0.0
                 for b, (s, size) in enumerate(zip(slices, sizes)):
-                    yb = ys[s]
-                    J = cost_and_grad(Xs[s], yb)
+                    if shuffle:  # gather the batch's rows into the reused buffer: no copy of X
+                        rows = order[s]
+                        xb, yb = np.take(X, rows, axis=0, out=xbuf[:size], mode="clip"), y[rows]
+                    else:
+                        xb, yb = X[s], y[s]
+                    J = cost_and_grad(xb, yb)
                     if not math.isfinite(J):
                         _diverged(net, optimizer, start_params, history, epoch, b, len(slices), J)
                     total += J * size
@@ -336,9 +337,8 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
                 logs = {"loss": total / m, metric: correct / m}
                 if validation_data:
                     Xv, yv = validation_data
-                    scores = net._forward(Xv, False)
                     logs["val_loss"] = net._cost(Xv, yv, training=False)
-                    logs[f"val_{metric}"] = net.loss.score(scores, yv)
+                    logs[f"val_{metric}"] = net.loss.score(net.last_scores, yv)
                 logs["lr"] = optimizer.lr
                 history._append(logs)
 
