@@ -1,17 +1,21 @@
-"""How fast is tinynet's full gradient check? 784-256-128-10 ReLU softmax net, batch 128, float64.
+"""How fast is tinynet's full gradient check? 784-256-128-10 softmax nets, batch 128, float64.
 
-Compared in the same run with
+The same network with ReLU, Tanh and Sigmoid hidden activations, each compared in the same
+run with
 - torch.autograd.gradcheck(fast_mode=False) (optional; skipped with a message if torch is
   missing), timed on a subset of parameters (b1 and W3 require grad) and extrapolated per
   checked parameter to all 235,146;
-- the course's loop (gradient_check_n: a Python loop over θ, two full forward passes per
-  entry), timed on a subset of entries and extrapolated the same way;
-- tinynet's fast screen (mode="screen") on the correct net and on planted bugs.
+- tinynet's fast screen (mode="screen").
+On the ReLU net also the course's loop (gradient_check_n: a Python loop over θ, two full
+forward passes per entry), timed on a subset of entries and extrapolated the same way, and
+the screen on planted bugs. The peak memory is the process's maximum resident set size
+after tinynet's checks (before torch is imported).
 
-    python benchmarks/bench_gradcheck.py [--course-entries 300]
+    python benchmarks/bench_gradcheck.py [--course-entries 300] [--activations ReLU,Tanh,Sigmoid]
 """
 
 import argparse
+import resource
 import time
 
 import numpy as np
@@ -22,8 +26,8 @@ SIZES = (784, 256, 128, 10)
 BATCH = 128
 
 
-def make_net(dense=tn.Dense, act2=tn.ReLU, loss=tn.SoftmaxCrossEntropy):
-    return tn.Network([tn.Dense(784, 256), tn.ReLU(), tn.Dense(256, 128), act2(),
+def make_net(dense=tn.Dense, act2=None, loss=tn.SoftmaxCrossEntropy, act=tn.ReLU):
+    return tn.Network([tn.Dense(784, 256), act(), tn.Dense(256, 128), (act2 or act)(),
                        dense(128, 10)], loss=loss(), seed=0)
 
 
@@ -53,17 +57,18 @@ def course_loop(net, X, y, entries, eps=1e-7):
     return approx
 
 
-def torch_slow(net, X, y):
+def torch_slow(net, X, y, activation="ReLU"):
     """torch.autograd.gradcheck, fast_mode=False, with only b1 and W3 requiring grad."""
     import torch
+    act = {"ReLU": torch.relu, "Tanh": torch.tanh, "Sigmoid": torch.sigmoid}[activation]
     p = {k: torch.tensor(v.copy()) for k, v in net.parameters().items()}
     for name in ("b1", "W3"):
         p[name].requires_grad_(True)
     Xt, yt = torch.tensor(X), torch.tensor(y)
 
     def f(b1, W3):
-        h = torch.relu(Xt @ p["W1"].T + b1)
-        h = torch.relu(h @ p["W2"].T + p["b2"])
+        h = act(Xt @ p["W1"].T + b1)
+        h = act(h @ p["W2"].T + p["b2"])
         return torch.nn.functional.cross_entropy(h @ W3.T + p["b3"], yt)
 
     seconds, ok = timed(lambda: torch.autograd.gradcheck(f, (p["b1"], p["W3"]), eps=1e-6,
@@ -89,50 +94,78 @@ class ForgetsM(tn.SoftmaxCrossEntropy):
         return dscores * dscores.shape[0]
 
 
+def peak_rss_gib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20   # kB on Linux
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course-entries", type=int, default=300)
+    parser.add_argument("--activations", default="ReLU,Tanh,Sigmoid")
     args = parser.parse_args()
     X, y = data()
-    net = make_net()
-    n = net.n_params
-    print(f"network 784-256-128-10 ReLU, softmax, batch {BATCH}, float64: {n:,} parameters\n")
-    rows = []
+    activations = args.activations.split(",")
+    nets = {name: make_net(act=getattr(tn, name)) for name in activations}
+    n = next(iter(nets.values())).n_params
+    print(f"network 784-256-128-10, softmax, batch {BATCH}, float64: {n:,} parameters\n")
 
-    full_s, report = timed(lambda: net.check_gradients(X, y, mode="full", progress=False))
-    rows.append(("tinynet full (every entry)", full_s, f"measured; {report.difference:.2e}, "
-                 f"passed={report.passed}"))
+    full, screens = {}, {}
+    for name, net in nets.items():
+        full[name] = timed(lambda net=net: net.check_gradients(X, y, mode="full", progress=False))
+        screens[name] = timed(lambda net=net: net.check_gradients(X, y, mode="screen",
+                                                                  progress=False))
+    peak = peak_rss_gib()
 
-    rng = np.random.default_rng(1)
-    entries = np.sort(rng.choice(n, args.course_entries, replace=False))
-    course_s, approx = timed(lambda: course_loop(net, X, y, entries))
-    _, g = net.cost_and_grad(X, y)
-    course_diff = np.linalg.norm(g[entries] - approx) / (np.linalg.norm(g[entries]) + np.linalg.norm(approx))
-    rows.append(("course loop (gradient_check_n)", course_s / entries.size * n,
-                 f"extrapolated from {entries.size} entries ({course_s:.2f} s), {course_diff:.2e}"))
+    course = None
+    if "ReLU" in nets:
+        net = nets["ReLU"]
+        rng = np.random.default_rng(1)
+        entries = np.sort(rng.choice(n, args.course_entries, replace=False))
+        course_s, approx = timed(lambda: course_loop(net, X, y, entries))
+        _, g = net.cost_and_grad(X, y)
+        course_diff = np.linalg.norm(g[entries] - approx) / (
+            np.linalg.norm(g[entries]) + np.linalg.norm(approx))
+        course = (course_s / entries.size * n,
+                  f"extrapolated from {entries.size} entries ({course_s:.2f} s), {course_diff:.2e}")
 
+    torch_rows = {}
     try:
         import torch  # noqa: F401
-        torch_s, checked, ok = torch_slow(net, X, y)
-        rows.append(("torch gradcheck, fast_mode=False", torch_s / checked * n,
-                     f"extrapolated from {checked:,} parameters (b1, W3: {torch_s:.2f} s), ok={ok}"))
+        for name, net in nets.items():
+            torch_s, checked, ok = torch_slow(net, X, y, name)
+            note = f"extrapolated from {checked:,} parameters (b1, W3: {torch_s:.2f} s), ok={ok}"
+            torch_rows[name] = (torch_s / checked * n, note)
     except ImportError:
-        torch_s = None
         print("torch is not installed: skipping torch.autograd.gradcheck\n")
 
-    screen_s, screen = timed(lambda: net.check_gradients(X, y, mode="screen", progress=False))
-    rows.append(("tinynet screen (3 directions/block)", screen_s, f"measured; passed={screen.passed}"))
+    print(f"{'activation':<10} {'method':<36} {'seconds':>9}  {'vs tinynet full':>15}  note")
+    for name in nets:
+        full_s, report = full[name]
+        rows = [("tinynet full (every entry)", full_s,
+                 f"measured; {report.difference:.2e}, passed={report.passed}")]
+        if name == "ReLU" and course is not None:
+            rows.append(("course loop (gradient_check_n)",) + course)
+        if name in torch_rows:
+            rows.append(("torch gradcheck, fast_mode=False",) + torch_rows[name])
+        screen_s, screen_report = screens[name]
+        rows.append(("tinynet screen (3 directions/block)", screen_s,
+                     f"measured; passed={screen_report.passed}"))
+        for method, seconds, note in rows:
+            print(f"{name:<10} {method:<36} {seconds:>9.2f}  {seconds / full_s:>14.1f}x  {note}")
+    print()
+    for name in nets:
+        full_s = full[name][0]
+        if name in torch_rows:
+            speedup = torch_rows[name][0] / full_s
+            print(f"{name}: tinynet full is {speedup:.0f}x faster than torch slow gradcheck "
+                  f"(target >= 30x): {'met' if speedup >= 30 else 'NOT met'}")
+        print(f"{name}: tinynet screen {screens[name][0]:.2f} s (target < 1 s): "
+              f"{'met' if screens[name][0] < 1 else 'NOT met'}")
+    print(f"peak memory (max RSS after tinynet's checks): {peak:.2f} GiB (target < 1 GiB): "
+          f"{'met' if peak < 1 else 'NOT met'}")
 
-    print(f"{'method':<38} {'seconds':>10}  {'vs tinynet full':>15}  note")
-    for name, seconds, note in rows:
-        print(f"{name:<38} {seconds:>10.2f}  {seconds / full_s:>14.1f}x  {note}")
-    if torch_s is not None:
-        speedup = rows[2][1] / full_s
-        print(f"\ntinynet full is {speedup:.0f}x faster than torch slow gradcheck "
-              f"(target >= 30x): {'met' if speedup >= 30 else 'NOT met'}")
-    print(f"tinynet screen {screen_s:.2f} s (target < 1 s): {'met' if screen_s < 1 else 'NOT met'}")
-
-    print("\nplanted bugs on the big net, mode='screen' (screen, then a full check of failing blocks)")
+    print("\nplanted bugs on the ReLU net, mode='screen' (screen, then a full check of failing "
+          "blocks)")
     print(f"{'bug':<34} {'seconds':>8}  {'failed blocks':<28} expected")
     for name, bugged, expected in (
             ("db3 doubled", make_net(dense=BiasDoubled), {"b3"}),
