@@ -22,7 +22,10 @@ from .smooth import TERMS, SmoothShortcut, smooth_kind
 
 # Built-in losses whose ``losses`` accepts a stack (K, m, n_out) of scores directly.
 STACKED_LOSSES = (SoftmaxCrossEntropy, SigmoidCrossEntropy, MeanSquaredError)
-CHUNK_FLOATS = 2_000_000           # memory bound of one stacked evaluation (floats)
+# Memory bound of one stacked evaluation (floats). Small enough that a chunk's temporaries
+# stay in cache and the allocator reuses them: fresh pages for every chunk cost more than
+# the arithmetic (measured: the smooth path 30 % faster than with 2,000,000, ReLU the same).
+CHUNK_FLOATS = 250_000
 SHORTCUT_FLOATS = 20_000_000       # memory bound of the Dense → piecewise-linear → Dense shortcut
 
 
