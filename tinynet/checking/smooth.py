@@ -4,8 +4,8 @@ A step in one input column c of the first Dense (a perturbed entry of the layer 
 changes that column by d (m,), one value per example, so the activation's input moves by
 δ[r, j] = d[r]·W[j, c]. For an analytic activation f around the base point Z,
 
-    f(Z + δ) − f(Z) = Σ_q a_q(Z)·δ^q,    tanh: a1 = s, a2 = −s·t, a3 = s·(t² − 1/3),
-                                                a4 = s·t·(2/3 − t²),   t = tanh Z, s = 1 − t²
+    f(Z + δ) − f(Z) = Σ_q a_q(Z)·δ^q,
+    tanh: a1 = s, a2 = −s·t, a3 = s·(t² − 1/3), a4 = s·t·(2/3 − t²),  t = tanh Z, s = 1 − t²
 
 (sigmoid(z) = (1 + tanh(z/2)) / 2, so its a_q are tanh's at t = 2σ − 1, divided by 2^(q+1)).
 The next Dense's output then changes by exactly
@@ -97,10 +97,11 @@ class SmoothShortcut:
         terms = next(q for q in range(1, TERMS + 1) if self.rest(q, largest) <= REST_LIMIT)
         out, term = self._buffers(d.shape[0])
         d = d[:, None, :]
-        np.take(self.M[terms - 1], cols, axis=0, out=out)         # Horner: d·(M1 + d·(M2 + ...))
+        # Horner: d·(M1 + d·(M2 + ...)); mode="clip" lets np.take write into `out` directly
+        np.take(self.M[terms - 1], cols, axis=0, out=out, mode="clip")
         for q in range(terms - 2, -1, -1):
             out *= d
-            out += np.take(self.M[q], cols, axis=0, out=term)
+            out += np.take(self.M[q], cols, axis=0, out=term, mode="clip")
         out *= d
         out += self.out[None]
         return out.transpose(0, 2, 1), too_large
