@@ -77,13 +77,14 @@ class Engine:
         """scores: (K, m, n_out) -> per-example losses (K, m) for K perturbed networks."""
         loss, K, m = self.net.loss, scores.shape[0], scores.shape[1]
         if type(loss) in STACKED_LOSSES:    # takes the stack as it is, whatever its layout
-            return loss.losses(scores, self.y)
-        if hasattr(loss, "losses"):
+            losses = loss.losses(scores, self.y)
+        elif hasattr(loss, "losses"):
             y = self.y
             tiled = np.broadcast_to(y, (K,) + y.shape).reshape((K * m,) + y.shape[1:])
-            return loss.losses(scores.reshape(K * m, -1), tiled).reshape(K, m)
-        # a custom loss with only forward(): its mean, spread evenly over the examples
-        return np.array([[loss.forward(s, self.y)] * m for s in scores])
+            losses = loss.losses(scores.reshape(K * m, -1), tiled).reshape(K, m)
+        else:   # a custom loss with only forward(): its mean, spread evenly over the examples
+            losses = np.array([[loss.forward(s, self.y)] * m for s in scores])
+        return losses
 
     def _propagate(self, start, cols, col_values, dense, K):
         """Run perturbed activations through layers[start:]; -> (losses (K, m), crossed (K,)).
