@@ -1,15 +1,23 @@
-"""Training throughput of one epoch (samples/s): tinynet's ``fit`` against PyTorch on the CPU.
+"""Training throughput (samples/s): tinynet's ``fit`` against the matrix-product floor and PyTorch.
 
-    python benchmarks/bench_training.py [--rows N] [--repeats R]
+    python benchmarks/bench_training.py [--rows N] [--repeats R] [--epochs E]
 
-Same architecture, batch size, optimizer (Adam, lr 1e-3), data and dtype on both sides; each
-framework shuffles every epoch. tinynet's epoch is a full ``net.fit(..., epochs=1)`` (argument
-checks, shuffling, the epoch's training accuracy and the History included); PyTorch's is the
-usual ``zero_grad / loss / backward / step`` loop. The best of ``--repeats`` epochs is reported
-for each, the runs interleaved. PyTorch is optional: without it only tinynet is timed.
+For each network, in one run and interleaved (so that every side sees the same machine load):
+
+- ``tinynet``: one epoch as a whole ``net.fit(X, y, epochs=1)`` (argument checks, shuffling, the
+  epoch's training accuracy and the History included);
+- ``floor``: an epoch of only the matrix products a step needs, in numpy with preallocated outputs
+  (``X @ W.T`` per Dense layer, ``dZ.T @ X`` per layer, ``dZ @ W`` for every layer but the first):
+  the limit the BLAS sets on this machine; ``share`` = tinynet / floor;
+- ``torch``: PyTorch's usual ``zero_grad / loss / backward / step`` loop, shuffled every epoch;
+- ``fit xE``: one ``net.fit(X, y, epochs=E)`` call as users write it, in samples/s.
+
+Same architecture, batch, optimizer (Adam, lr 1e-3), data and dtype everywhere. Medians of
+``--repeats`` rounds. The header names the CPU and the BLAS numpy runs on. PyTorch is optional.
 """
 
 import argparse
+import platform
 import time
 
 import numpy as np
@@ -23,24 +31,82 @@ CASES = [  # name, layer widths, batch size, dtype, target ratio tinynet / torch
     ("2-64-64-2", [2, 64, 64, 2], 64, np.float32, 4.0),
     ("2-64-64-2", [2, 64, 64, 2], 64, np.float64, 1.0),
 ]
+FLOOR_TARGET = 0.75  # tinynet's share of the matrix-product floor on the big network
 
 
-def tinynet_epoch(widths, batch, dtype, X, y):
+def machine():
+    """One line for the CPU (model, AVX2 / AVX-512) and one for numpy's BLAS."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    simd = ", ".join(name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512"))
+                     if flag in flags) or "no AVX2"
+    try:
+        from threadpoolctl import threadpool_info
+        blas = "; ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture')} kernels, "
+                         f"{i['num_threads']} threads)" for i in threadpool_info()
+                         if i["user_api"] == "blas")
+    except ImportError:
+        config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{config['name']} {config.get('version', '')} (threadpoolctl not installed)"
+    return f"CPU: {model} ({simd}, {platform.machine()})", f"BLAS: numpy {np.__version__}, {blas}"
+
+
+def build_net(widths, dtype):
     layers = []
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
         layers.append(tn.Dense(n_in, n_out))
         if i < len(widths) - 2:
             layers.append(tn.ReLU())
-    net = tn.Network(layers, loss=tn.SoftmaxCrossEntropy(), seed=0, dtype=dtype)
-    optimizer = Adam(lr=1e-3)
+    return tn.Network(layers, loss=tn.SoftmaxCrossEntropy(), seed=0, dtype=dtype)
+
+
+def tinynet_fit(widths, batch, dtype, X, y, epochs):
+    net, optimizer = build_net(widths, dtype), Adam(lr=1e-3)
     net.fit(X[:batch * 4], y[:batch * 4], epochs=1, batch_size=batch, optimizer=optimizer,
             progress=False)  # warm-up
 
-    def epoch():
+    def run():
         start = time.perf_counter()
-        net.fit(X, y, epochs=1, batch_size=batch, optimizer=optimizer, progress=False)
+        net.fit(X, y, epochs=epochs, batch_size=batch, optimizer=optimizer, progress=False)
         return time.perf_counter() - start
-    return epoch
+    return run
+
+
+def floor_epoch(widths, batch, dtype, X):
+    """An epoch of only the matrix products of forward and backward, outputs preallocated."""
+    rng = np.random.default_rng(1)
+    Ws = [rng.normal(size=(n_out, n_in)).astype(dtype) for n_in, n_out in zip(widths, widths[1:])]
+    m = len(X)
+    sizes = sorted({min(batch, m - start) for start in range(0, m, batch)})
+    Z = {size: [np.ones((size, W.shape[0]), dtype) for W in Ws] for size in sizes}
+    dX = {size: [np.empty((size, W.shape[1]), dtype) for W in Ws] for size in sizes}
+    dW = [np.empty_like(W) for W in Ws]
+
+    def run():
+        start = time.perf_counter()
+        for i in range(0, m, batch):
+            x = X[i:i + batch]
+            Zs, dXs = Z[len(x)], dX[len(x)]
+            inputs = [x] + Zs[:-1]
+            for W, a, z in zip(Ws, inputs, Zs):
+                np.matmul(a, W.T, out=z)                # forward: Z = X W^T
+            for k in range(len(Ws) - 1, -1, -1):
+                np.matmul(Zs[k].T, inputs[k], out=dW[k])  # dW = dZ^T X
+                if k:
+                    np.matmul(Zs[k], Ws[k], out=dXs[k])   # dX = dZ W
+        return time.perf_counter() - start
+    run()  # warm-up
+    return run
 
 
 def torch_epoch(torch, widths, batch, dtype, X, y):
@@ -57,7 +123,7 @@ def torch_epoch(torch, widths, batch, dtype, X, y):
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     m = len(X)
 
-    def epoch():
+    def run():
         start = time.perf_counter()
         order = torch.randperm(m)
         Xs, ys = Xt[order], yt[order]
@@ -67,41 +133,52 @@ def torch_epoch(torch, widths, batch, dtype, X, y):
             loss.backward()
             optimizer.step()
         return time.perf_counter() - start
-    epoch()  # warm-up
-    return epoch
+    run()  # warm-up
+    return run
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000, help="examples per epoch")
-    parser.add_argument("--repeats", type=int, default=5, help="epochs timed per framework")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds (median)")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the multi-epoch fit")
+    parser.add_argument("--cases", default="0,1,2,3", help="indices into CASES to run")
     args = parser.parse_args()
+    for line in machine():
+        print(line)
     try:
         import torch
         print(f"torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()} "
               "(default)")
     except ImportError:
         torch = None
-        print("PyTorch is not installed (pip install tinynet[torch]): timing tinynet only")
-    print(f"numpy {np.__version__}; {args.rows} rows per epoch, best of {args.repeats}\n")
-    print(f"{'network':<16} {'batch':>5} {'dtype':>7} {'tinynet/s':>11} {'torch/s':>11} "
-          f"{'ratio':>6} {'target':>6}")
+        print("PyTorch is not installed (pip install tinynet[torch]): no torch column")
+    print(f"{args.rows} rows per epoch, median of {args.repeats} interleaved rounds\n")
+    print(f"{'network':<15} {'batch':>5} {'dtype':>7} {'tinynet/s':>10} {'floor/s':>10} "
+          f"{'share':>6} {'torch/s':>10} {'ratio':>6} {'target':>6} {f'fit x{args.epochs}/s':>11}")
     rng = np.random.default_rng(0)
-    for name, widths, batch, dtype, target in CASES:
+    for index in map(int, args.cases.split(",")):
+        name, widths, batch, dtype, target = CASES[index]
         X = rng.normal(size=(args.rows, widths[0])).astype(dtype)
         y = rng.integers(0, widths[-1], size=args.rows)
-        runs = [tinynet_epoch(widths, batch, dtype, X, y)]
+        runs = {"tinynet": tinynet_fit(widths, batch, dtype, X, y, 1),
+                "floor": floor_epoch(widths, batch, dtype, X),
+                "fit": tinynet_fit(widths, batch, dtype, X, y, args.epochs)}
         if torch is not None:
-            runs.append(torch_epoch(torch, widths, batch, dtype, X, y))
-        best = [np.inf] * len(runs)
-        for _ in range(args.repeats):  # interleaved, so that both see the same machine load
-            for k, run in enumerate(runs):
-                best[k] = min(best[k], run())
-        rates = [args.rows / t for t in best]
-        torch_rate = f"{rates[1]:>11,.0f}" if torch is not None else f"{'-':>11}"
-        ratio = f"{rates[0] / rates[1]:>5.2f}x" if torch is not None else f"{'-':>6}"
-        print(f"{name:<16} {batch:>5} {np.dtype(dtype).name:>7} {rates[0]:>11,.0f} "
-              f"{torch_rate} {ratio} {target:>5.1f}x")
+            runs["torch"] = torch_epoch(torch, widths, batch, dtype, X, y)
+        times = {key: [] for key in runs}
+        for _ in range(args.repeats):  # interleaved, so that all see the same machine load
+            for key, run in runs.items():
+                times[key].append(run())
+        rate = {key: args.rows / np.median(t) for key, t in times.items()}
+        rate["fit"] *= args.epochs
+        torch_rate = f"{rate['torch']:>10,.0f}" if torch else f"{'-':>10}"
+        ratio = f"{rate['tinynet'] / rate['torch']:>5.2f}x" if torch else f"{'-':>6}"
+        print(f"{name:<15} {batch:>5} {np.dtype(dtype).name:>7} {rate['tinynet']:>10,.0f} "
+              f"{rate['floor']:>10,.0f} {rate['tinynet'] / rate['floor']:>6.0%} {torch_rate} "
+              f"{ratio} {target:>5.1f}x {rate['fit']:>11,.0f}")
+    print(f"\nshare = tinynet / floor (target on 784-256-128-10 float32: >= {FLOOR_TARGET:.0%}); "
+          "ratio = tinynet / torch")
 
 
 if __name__ == "__main__":

@@ -152,6 +152,32 @@ def test_gradcheck_names_a_missing_gradient():
         tn.gradcheck(cost, params, grads)
 
 
+def test_gradcheck_hands_the_cost_the_same_memory_every_time_instead_of_copies():
+    # One copy of the parameters per evaluation would make the check quadratic in their count.
+    seen = []
+
+    def cost(p):
+        seen.append(p["W1"])               # kept alive, so a copy could not reuse the memory
+        return float((p["W1"] ** 3).sum())
+
+    w = np.linspace(-1, 1, 40).reshape(8, 5)
+    report = tn.gradcheck(cost, {"W1": w}, {"dW1": 3 * w ** 2})
+    assert report.passed and not report.notes
+    assert len(seen) == 81 and all(np.shares_memory(a, seen[0]) for a in seen)
+
+
+def test_gradcheck_is_not_fooled_by_a_cost_that_writes_into_its_params():
+    def cost(p):
+        p["w"] *= 2.0                      # J = Σ (2w)², so dJ/dw = 8w
+        return float((p["w"] ** 2).sum())
+
+    w = np.array([0.5, -1.0, 2.0])
+    report = tn.gradcheck(cost, {"w": w}, {"dw": 8 * w})
+    assert report.passed and report.difference < 1e-7
+    assert "fresh copy" in report.notes[0]
+    np.testing.assert_array_equal(w, [0.5, -1.0, 2.0])
+
+
 # ---- kinks ----------------------------------------------------------------------------------
 
 def test_a_relu_unit_exactly_on_its_kink_is_reported_as_a_kink_not_a_bug():

@@ -410,6 +410,18 @@ def test_float32_network_refuses_X_beyond_the_float32_range_without_an_overflow_
         net.predict(np.array([[1e40, 0.0]]))  # a RuntimeWarning from tinynet is an error here
 
 
+def test_X_check_names_the_first_bad_entry_and_accepts_huge_finite_values():
+    net = tn.Network([tn.Dense(2, 3)], loss=tn.SoftmaxCrossEntropy())
+    X = np.zeros((5, 2))
+    X[3, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"X contains NaN or inf values \(the first at row 3, "
+                                         r"column 1: -inf\)"):
+        net.predict(X)
+    huge = np.full((4, 2), 1e308)  # finite, though their sum overflows to inf
+    net.set_parameters({"W1": np.zeros((3, 2)), "b1": np.ones(3)})   # so the forward cannot
+    np.testing.assert_array_equal(net.forward(huge), np.ones((4, 3)))  # overflow either
+
+
 @pytest.mark.parametrize("method", ["forward", "predict", "predict_proba"])
 def test_prediction_methods_check_X_too(method):
     with pytest.raises(ValueError, match="X has 3 features but the network expects 4"):

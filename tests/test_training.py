@@ -237,17 +237,55 @@ def test_a_negative_learning_rate_is_refused_by_the_optimizer():
         Adam(lr=-0.1)
 
 
+class DtypeRecorder(tn.Activation):
+    """The identity, noting the dtype of every array it sees on the way in and on the way back."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def forward(self, x, training=False):
+        self.seen.add(x.dtype)
+        return x
+
+    def backward(self, dout):
+        self.seen.add(dout.dtype)
+        return dout
+
+
 def test_float32_networks_train_and_stay_float32(moons):
     X, y = moons
     for loss, n_out, target in [(tn.SoftmaxCrossEntropy(), 2, y),
                                 (tn.SigmoidCrossEntropy(), 1, y),
                                 (tn.MeanSquaredError(), 1, X[:, 0] * X[:, 1])]:
-        net = tn.Network([tn.Dense(2, 8), tn.Tanh(), tn.Dense(8, n_out)], loss=loss, seed=0,
-                         dtype=np.float32)
-        history = fit(net, X, target, epochs=20, batch_size=32, progress=False)
+        recorders = [DtypeRecorder(), DtypeRecorder()]
+        net = tn.Network([tn.Dense(2, 8), recorders[0], tn.Tanh(), tn.Dense(8, n_out),
+                          recorders[1]], loss=loss, penalty=tn.L2(0.1), seed=0, dtype=np.float32)
+        history = fit(net, X, target, epochs=20, batch_size=32, optimizer=Adam(0.01),
+                      validation_data=(X[:20], target[:20]), progress=False)
         assert net.params.dtype == np.float32 and net.grads.dtype == np.float32
+        # float64 data and targets are cast once: every activation and gradient is float32
+        assert recorders[0].seen == recorders[1].seen == {np.dtype(np.float32)}
         assert history["loss"][-1] < history["loss"][0]
     assert "r2" in history and "accuracy" not in history  # regression records R²
+
+
+def test_an_epoch_allocates_far_less_than_a_copy_of_X():
+    # The data is checked in one pass without temporaries its size, and each shuffled batch is
+    # gathered into one reused buffer instead of a permuted copy of X per epoch.
+    import tracemalloc
+    X = np.random.default_rng(0).normal(size=(20_000, 50))  # 8 MB
+    y = (X[:, 0] > 0).astype(int)
+    net = tn.Network([tn.Dense(50, 4), tn.ReLU(), tn.Dense(4, 2)], loss=tn.SoftmaxCrossEntropy(),
+                     seed=0)
+    fit(net, X[:100], y[:100], epochs=1, batch_size=100, progress=False)  # lazy state, imports
+    tracemalloc.start()
+    try:
+        fit(net, X, y, epochs=2, batch_size=100, progress=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes / 8  # a boolean mask of X alone would be this large
 
 
 def test_progress_false_prints_nothing_and_progress_true_shows_a_bar(moons, capsys):

@@ -365,8 +365,10 @@ class Tanh(Activation):
         return self.out
 
     def backward(self, dout):
-        # dZ = dA * (1 - A²)
-        return dout * (1 - self.out ** 2)
+        # dZ = dA * (1 - A²), in one temporary
+        dz = np.square(self.out)
+        np.subtract(1, dz, out=dz)
+        return np.multiply(dz, dout, out=dz)
 
 
 def sigmoid(z):
@@ -385,8 +387,10 @@ class Sigmoid(Activation):
         return self.out
 
     def backward(self, dout):
-        # dZ = dA * A (1 - A)
-        return dout * self.out * (1 - self.out)
+        # dZ = dA * A (1 - A), in one temporary
+        dz = np.subtract(1, self.out)
+        dz *= self.out
+        return np.multiply(dz, dout, out=dz)
 
 
 class Softmax(Layer):

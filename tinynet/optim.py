@@ -282,21 +282,22 @@ class Adam(Optimizer):
         self.eps = positive_float(eps, "eps")
 
     def _update(self, params, grads):
-        v, s = self._buffer("v", params), self._buffer("s", params)
+        # The state is kept scaled, V = v / (1 − β1) and S = s / (1 − β2), so that each moment
+        # costs one multiply and one add (V = β1 V + dθ); the constants come back in the
+        # scalars below: v̂ / (√ŝ + ε) = c1·V / (c2·√S + ε), c1 = (1 − β1) / (1 − β1^t),
+        # c2 = √((1 − β2) / (1 − β2^t)). Ten passes over the vector instead of twelve.
+        V, S = self._buffer("v", params), self._buffer("s", params)
         tmp = self._buffer("tmp", params)
         b1, b2 = self.beta1, self.beta2
-        v *= b1
-        np.multiply(grads, 1.0 - b1, out=tmp)
-        v += tmp
-        s *= b2
+        V *= b1
+        V += grads
         np.square(grads, out=tmp)
-        tmp *= 1.0 - b2
-        s += tmp
-        # v̂ / (√ŝ + ε) = c·v / (√s + ε·√(1 − β2^t))  with  c = √(1 − β2^t) / (1 − β1^t):
-        # the same quantity with two fewer passes over the vector.
-        root = math.sqrt(1.0 - b2 ** self.t)
-        np.sqrt(s, out=tmp)
-        tmp += self.eps * root
-        np.divide(v, tmp, out=tmp)
-        tmp *= self.lr * root / (1.0 - b1 ** self.t)
+        S *= b2
+        S += tmp
+        c1 = (1.0 - b1) / (1.0 - b1 ** self.t)
+        c2 = math.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
+        np.sqrt(S, out=tmp)
+        tmp += self.eps / c2
+        np.divide(V, tmp, out=tmp)
+        tmp *= self.lr * c1 / c2
         np.subtract(params, tmp, out=params)

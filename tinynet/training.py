@@ -328,6 +328,7 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     cost_and_grad, step = net._cost_and_grad, optimizer._step_checked
     score = net.loss.score if metric else _no_score
     start_params = np.empty_like(params)
+    xbuf = np.empty((batch_size,) + X.shape[1:], X.dtype) if shuffle else None
     bar = _progress_bar(progress)(total=epochs, unit="epoch", disable=not progress, leave=True,
                mininterval=PROGRESS_INTERVAL, dynamic_ncols=True)
     last_postfix = 0.0
@@ -336,17 +337,17 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
             for epoch in range(epochs):
                 optimizer.set_epoch(epoch)
                 np.copyto(start_params, params)
-                if shuffle:
-                    order = net.rng.permutation(m)
-                    Xs, ys = X[order], y[order]
-                else:
-                    Xs, ys = X, y
+                order = net.rng.permutation(m) if shuffle else None
                 total = correct = 0.0
                 for b, (s, size) in enumerate(zip(slices, sizes)):
-                    yb = ys[s]
+                    if shuffle:  # gather the batch's rows into the reused buffer: no copy of X
+                        rows = order[s]
+                        xb, yb = np.take(X, rows, axis=0, out=xbuf[:size], mode="clip"), y[rows]
+                    else:
+                        xb, yb = X[s], y[s]
                     for callback in per_batch:
                         callback.on_batch_begin(net, step_count)
-                    J = cost_and_grad(Xs[s], yb)
+                    J = cost_and_grad(xb, yb)
                     if not math.isfinite(J):
                         _diverged(net, optimizer, start_params, history, epoch, b, len(slices), J)
                     total += J * size

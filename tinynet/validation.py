@@ -28,13 +28,35 @@ def check_X(X, n_features, dtype=np.float64, name="X"):
         transposed = " (examples must be rows: did you pass X.T?)" if arr.shape[0] == n_features else ""
         raise ValueError(f"{name} has {arr.shape[1]} features but the network expects "
                          f"{n_features} (X.shape == {arr.shape}){transposed}")
-    if not np.all(np.isfinite(arr)):  # before the cast, which would overflow with a warning
-        raise ValueError(f"{name} contains NaN or inf values")
-    limit = np.finfo(dtype).max
-    if arr.dtype.kind == "f" and arr.size and np.abs(arr).max() > limit:
-        raise ValueError(f"{name} has values up to {np.abs(arr).max():.3g}, beyond the range of "
-                         f"this {np.dtype(dtype).name} network (max {limit:.3g})")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    if arr.dtype.kind != "f":  # integers and booleans are finite and within float32's range
+        return np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):  # a value beyond dtype's range becomes inf: found below
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    # A sum is finite only if every entry is: one pass over X and no temporary its size. The
+    # entry-by-entry search (or a sum that merely overflowed) happens only when it is not.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(out, axis=None)
+    if not np.isfinite(total):
+        _check_finite_entries(arr, out, dtype, name)
+    return out
+
+
+def _check_finite_entries(arr, out, dtype, name):
+    """Raise for the first NaN / inf in ``arr``, or for a value that became inf in ``out``."""
+    for original in (arr, out):
+        rows = max(1, 2 ** 20 // max(1, arr.shape[1]))  # about a million entries at a time
+        for start in range(0, arr.shape[0], rows):
+            bad = np.argwhere(~np.isfinite(original[start:start + rows]))
+            if bad.size:
+                i, j = bad[0]
+                i += start
+                if original is arr:
+                    raise ValueError(f"{name} contains NaN or inf values (the first at row {i}, "
+                                     f"column {j}: {arr[i, j]})")
+                largest = max(-float(arr.min()), float(arr.max()))
+                raise ValueError(f"{name} has values up to {largest:.3g}, beyond the range of "
+                                 f"this {np.dtype(dtype).name} network (max "
+                                 f"{np.finfo(dtype).max:.3g}; row {i}, column {j})")
 
 
 def positive_int(value, name, alternative=""):

@@ -12,6 +12,7 @@ The parts, each one file:
     sandbox.py    the float64 copy; the model restored bit for bit afterwards
     plan.py       which fast path each layer allows
     engine.py     J at many perturbed points at once (the fast evaluation)
+    smooth.py     the engine's exact series through Dense → Tanh/Sigmoid → Dense
     estimate.py   one estimate from J(θ ± ε e_i): two-sided, one-sided at a kink; round-off
     screen.py     mode="screen": a few random directions per block
     policy.py     the per-block pass rule, the course's verdict bands, known bug patterns

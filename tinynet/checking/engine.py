@@ -5,7 +5,8 @@ output. The engine reuses every activation before the layer (cached at the base
 point), pushes only that column through the element-wise layers after it, turns it
 into a rank-1 update of the next Dense layer, and evaluates many perturbations at once
 as one stacked batch. Through Dense → ReLU → Dense it goes one layer further with an
-exact linear map (``_shortcut``). The L2 term's change is computed exactly per entry.
+exact linear map (``_shortcut``), through Dense → Tanh/Sigmoid → Dense with a short exact
+power series (``smooth.py``). The L2 term's change is computed exactly per entry.
 Which of these paths each layer allows is decided in ``plan.py``.
 """
 
@@ -14,13 +15,19 @@ from typing import NamedTuple
 import numpy as np
 
 from ..layers import Dropout
-from ..losses import MeanSquaredError
+from ..losses import MeanSquaredError, SigmoidCrossEntropy, SoftmaxCrossEntropy
 from .estimate import CROSSED, DEFAULT_EPS, judge, kink_code, round_off
 from .layer import checked_input_grad, checked_output, nondeterministic
 from .plan import Plan, builtin
 from .policy import DEFAULT_TOL
+from .smooth import TERMS, SmoothShortcut, smooth_kind
 
-CHUNK_FLOATS = 2_000_000           # memory bound of one stacked evaluation (floats)
+# Built-in losses whose ``losses`` accepts a stack (K, m, n_out) of scores directly.
+STACKED_LOSSES = (SoftmaxCrossEntropy, SigmoidCrossEntropy, MeanSquaredError)
+# Memory bound of one stacked evaluation (floats). Small enough that a chunk's temporaries
+# stay in cache and the allocator reuses them: fresh pages for every chunk cost more than
+# the arithmetic (measured: the smooth path 30 % faster than with 2,000,000, ReLU the same).
+CHUNK_FLOATS = 250_000
 SHORTCUT_FLOATS = 20_000_000       # memory bound of the Dense → piecewise-linear → Dense shortcut
 
 
@@ -63,7 +70,7 @@ class Engine:
         """Forward once caching every layer's input, then backprop for the analytic dθ."""
         net = self.net
         self.y, self.m = y, X.shape[0]
-        self.shortcuts = {}        # layer index -> (M, T) or None, see _shortcut
+        self.shortcuts = {}        # layer index -> (M, T), a SmoothShortcut or None, see _shortcut
         self.kinks_at_zero = {}    # layer index -> bool, see _crossings
         outputs, in_place = self._forward_once(X)
         self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
@@ -158,7 +165,9 @@ class Engine:
         residual, which an exact fit makes O(ε) itself.
         """
         loss, K, m = self.net.loss, scores.shape[0], scores.shape[1]
-        if hasattr(loss, "losses"):
+        if type(loss) in STACKED_LOSSES:    # takes the stack as it is, whatever its layout
+            losses = loss.losses(scores, self.y)
+        elif hasattr(loss, "losses"):
             y = self.y
             tiled = np.broadcast_to(y, (K,) + y.shape).reshape((K * m,) + y.shape[1:])
             losses = loss.losses(scores.reshape(K * m, -1), tiled).reshape(K, m)
@@ -229,7 +238,15 @@ class Engine:
         if index in self.shortcuts:
             return self.shortcuts[index]
         layers, plan, result = self.net.layers, self.plan, None
-        if index + 2 < len(layers) and plan.dense[index + 2] and plan.piecewise_linear[index + 1]:
+        smooth = smooth_kind(layers[index + 1]) if index + 2 < len(layers) else None
+        if smooth is not None and plan.dense[index + 2]:         # tanh, sigmoid: see smooth.py
+            W, W_next = layers[index].params["W"], layers[index + 2].params["W"]
+            m = self.inputs[index].shape[0]
+            out = self.inputs[index + 3] if index + 3 < len(self.inputs) else self.scores
+            if W.shape[1] * m * W_next.shape[0] * TERMS <= SHORTCUT_FLOATS:
+                result = SmoothShortcut(smooth, self.inputs[index + 2], W, W_next, out,
+                                        CHUNK_FLOATS)
+        elif index + 2 < len(layers) and plan.dense[index + 2] and plan.piecewise_linear[index + 1]:
             W, W_next = layers[index].params["W"], layers[index + 2].params["W"]
             Z = self.inputs[index + 1]                           # (m, n_mid): the activation's input
             m, (n_mid, n_in), n_out = Z.shape[0], W.shape, W_next.shape[0]
@@ -250,12 +267,16 @@ class Engine:
 
     def _through_shortcut(self, index, cols, col_values, crossed):
         """Column change at layers[index] (Dense) -> the dense output of layers[index + 2]."""
-        M, T = self._shortcut(index)
+        shortcut = self._shortcut(index)
         base_in = self.inputs[index]
         change = col_values - base_in[:, cols].T                      # (K, m)
-        exact = (np.abs(change) >= T[cols]).any(axis=1)                # may cross a kink: no shortcut
         out = self.inputs[index + 3] if index + 3 < len(self.inputs) else self.scores
-        dense = out[None] + change[:, :, None] * M[cols]
+        if isinstance(shortcut, SmoothShortcut):
+            dense, exact = shortcut.outputs(change, cols)              # exact: beyond the series
+        else:
+            M, T = shortcut
+            exact = (np.abs(change) >= T[cols]).any(axis=1)            # may cross a kink: no shortcut
+            dense = out[None] + change[:, :, None] * M[cols]
         if exact.any():
             layers = self.net.layers
             W = layers[index].params["W"]
