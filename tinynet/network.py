@@ -250,6 +250,31 @@ class Network:
         from .serialization import save
         save(self, path)
 
+    # ---- PyTorch (see tinynet.interop; torch is imported only when needed) --------------
+    def state_dict(self):
+        """{"0.weight": W, "0.bias": b, ...}: copies of the parameters and buffers, keyed like
+        the equivalent ``torch.nn.Sequential``'s state dict (index = index in ``layers``)."""
+        from .interop import state_dict
+        return state_dict(self)
+
+    def load_state_dict(self, state):
+        """Load a state dict (numpy arrays or torch tensors); wrong keys or shapes raise and
+        change nothing."""
+        from .interop import load_state_dict
+        load_state_dict(self, state)
+
+    def to_torch(self):
+        """-> a ``torch.nn.Sequential`` with the same layers, weights and buffers."""
+        from .interop import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, loss, penalty=None, seed=None, dtype=None):
+        """A Network equivalent to the ``torch.nn.Sequential`` ``module`` (Linear, ReLU, Tanh,
+        Sigmoid, LeakyReLU, Dropout, ...), its weights copied; ``loss``: a tinynet loss."""
+        from .interop import from_torch
+        return from_torch(cls, module, loss, penalty=penalty, seed=seed, dtype=dtype)
+
     # ---- description ------------------------------------------------------------------
     @property
     def n_params(self):
