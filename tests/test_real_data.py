@@ -109,3 +109,16 @@ def test_load_idx_missing_file_and_bad_path():
         datasets.load_idx("no-such-file-idx3-ubyte")
     with pytest.raises(TypeError, match="path must be a file name"):
         datasets.load_idx(3.5)
+
+
+def test_cli_trains_a_real_digit_classifier(tmp_path, capsys):
+    from tinynet.cli import main
+    out = tmp_path / "digits"
+    assert main(["train", "--data", "digits", "--hidden", "32", "--epochs", "30", "--quiet",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1347 train / 450 test, 10 classes" in printed  # all 1,797 digits by default
+    accuracy = float(printed.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.93
+    assert (out / "model.npz").is_file() and (out / "history.png").is_file()
+    assert not (out / "decision_boundary.png").exists()  # 64 inputs: no plane to draw

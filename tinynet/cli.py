@@ -2,6 +2,7 @@
 
     tinynet demo --out tinynet-demo            # train on moons, check gradients, write plots
     tinynet train --data flower --hidden 8 --activation tanh --epochs 500 --out run
+    tinynet train --data digits --hidden 32 --epochs 30 --out digits   # real 8x8 digits, 10 classes
     tinynet gradcheck run/model.npz --data flower
     tinynet info run/model.npz
 
@@ -22,7 +23,7 @@ from .network import Network
 from .optim import SGD, Adam, Momentum, RMSProp
 from .penalties import L2
 
-DATASETS = ("moons", "circles", "flower", "spirals", "blobs", "football")
+DATASETS = ("moons", "circles", "flower", "spirals", "blobs", "football", "digits")
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
 OPTIMIZERS = {"adam": Adam, "sgd": SGD, "momentum": Momentum, "rmsprop": RMSProp}
 
@@ -82,7 +83,11 @@ def _hidden(text):
 # ---------------------------------------------------------------------------- helpers
 
 def make_data(name, m, seed):
-    """-> X_train, X_test, y_train, y_test from a built-in generator (25% test)."""
+    """-> X_train, X_test, y_train, y_test from a built-in data set (25% test).
+
+    m: examples; None means 400 from a toy generator, all 1,797 of the digits."""
+    if m is None and name != "digits":
+        m = 400
     X, y = getattr(datasets, name)(m, seed=seed)
     return datasets.train_test_split(X, y, test_size=0.25, seed=seed)
 
@@ -104,7 +109,9 @@ def save_plots(out, net, X, y, history=None, report=None):
     """Write decision_boundary.png, history.png and gradcheck.png into ``out``; -> the paths."""
     from matplotlib.figure import Figure
     from . import plot
-    jobs = [("decision_boundary.png", lambda ax: plot.decision_boundary(net, X, y, ax=ax))]
+    jobs = []
+    if X.shape[1] == 2:  # a boundary can only be drawn in the plane
+        jobs.append(("decision_boundary.png", lambda ax: plot.decision_boundary(net, X, y, ax=ax)))
     if history is not None:
         jobs.append(("history.png", lambda ax: plot.history(history, ax=ax)))
     if report is not None:
@@ -225,7 +232,8 @@ def build_parser():
     train = commands.add_parser("train", help="train a classifier on a built-in data set",
                                 description="Train a classifier; save model.npz and plots.")
     train.add_argument("--data", choices=DATASETS, default="moons")
-    train.add_argument("--m", type=_positive_int, default=400, help="examples (default 400)")
+    train.add_argument("--m", type=_positive_int, default=None,
+                       help="examples (default 400; digits: all 1,797)")
     train.add_argument("--hidden", type=_hidden, default=[16, 16],
                        help="hidden widths, e.g. 16,16 (default)")
     train.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
