@@ -163,3 +163,20 @@ def test_without_torch_the_error_gives_the_cpu_install_command(monkeypatch):
     with pytest.raises(ImportError, match=r"download\.pytorch\.org/whl/cpu"):
         net.to_torch()
     assert list(net.state_dict()) == ["0.weight", "0.bias"]  # needs no torch
+
+
+def test_a_pickled_network_still_trains_through_its_flat_buffers():
+    # joblib (GridSearchCV with n_jobs) pickles estimators, and so the Network inside them.
+    import pickle
+    net = tn.Network([tn.Dense(2, 4), tn.Tanh(), Scale(4), tn.Dense(4, 2)],
+                     loss=tn.SoftmaxCrossEntropy(), seed=0)
+    copy = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(copy.params, net.params)
+    X, y = tn.datasets.moons(20, seed=0)
+    copy.fit(X, y, epochs=3, optimizer=tn.SGD(lr=0.5), progress=False)
+    assert not np.array_equal(copy.params, net.params)
+    for block in copy.blocks:  # each layer still sees its slice of the flat vector
+        layer = copy.layers[block.layer_index]
+        assert np.shares_memory(layer.params[block.key], copy.params)
+        assert np.shares_memory(layer.grads[block.key], copy.grads)
+    np.testing.assert_array_equal(copy.forward(X), pickle.loads(pickle.dumps(copy)).forward(X))

@@ -47,6 +47,17 @@ class ParamDict(dict):
         """Replace the array behind ``name`` (used when a Network takes the layer in)."""
         dict.__setitem__(self, name, array)
 
+    def __reduce__(self):
+        # pickle would restore the entries through __setitem__ before _owner exists
+        return _rebuild_param_dict, (self._owner, self._kind, dict(self))
+
+
+def _rebuild_param_dict(owner, kind, entries):
+    params = ParamDict(owner, kind)
+    for name, array in entries.items():
+        params._bind(name, array)
+    return params
+
 
 class Layer:
     """Base class for every layer, built-in or custom.

@@ -102,6 +102,11 @@ class Network:
     def grads(self, value):
         _copy_into(self._grads, value, "grads")
 
+    def __setstate__(self, state):
+        # A pickle holds each layer's arrays as copies: make them views of the flat buffers again.
+        self.__dict__.update(state)
+        self._bind(self._params, self._grads)
+
     def _layer_array(self, block, kind):
         return getattr(self.layers[block.layer_index], kind)[block.key]
 
