@@ -68,7 +68,7 @@ def test_file_is_readable_with_numpy_without_pickle(tmp_path):
     path = tmp_path / "model.npz"
     net.save(path)
     with np.load(path, allow_pickle=False) as data:
-        assert set(data.files) == {"params", "architecture"}
+        assert set(data.files) == {"params", "buffers", "architecture"}
         np.testing.assert_array_equal(data["params"], net.params)
         architecture = json.loads(str(data["architecture"]))
     assert architecture["format"] == "tinynet"

@@ -7,15 +7,14 @@
 """
 
 from . import datasets, optim, plot
-from .checking import check_gradients
-from .layercheck import check_layer, gradcheck
-from .layers import Activation, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
+from .checking import GradCheckReport, check_gradients, check_layer, gradcheck
+from .layers import Activation, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidCrossEntropy, SoftmaxCrossEntropy
 from .network import Network
+from .normalization import BatchNorm, LayerNorm
 from .optim import (SGD, Adam, InverseTimeDecay, Momentum, Optimizer, RMSProp,
                     ScheduledInverseTimeDecay, StepDecay)
 from .penalties import L2
-from .report import GradCheckReport
 from .serialization import ModelFileError, load, register_layer
 from .training import (Callback, EarlyStopping, GradientCheck, GradientCheckFailed,
                        GradientNormMonitor, History)
@@ -24,7 +23,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "datasets", "optim", "plot",
-    "Activation", "Dense", "Dropout", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Tanh",
+    "Activation", "Dense", "Dropout", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh",
+    "BatchNorm", "LayerNorm",
     "Loss", "MeanSquaredError", "SigmoidCrossEntropy", "SoftmaxCrossEntropy",
     "Network", "L2",
     "SGD", "Momentum", "RMSProp", "Adam", "Optimizer",

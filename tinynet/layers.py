@@ -14,7 +14,7 @@ from .validation import check_seed, finite_float, positive_int
 
 
 class ParamDict(dict):
-    """The ``params`` / ``grads`` dictionary of a layer.
+    """The ``params`` / ``grads`` / ``buffers`` dictionary of a layer.
 
     Once a layer sits in a Network its arrays are views into the network's flat
     buffers. Assigning a new array to an existing name (``self.grads["W"] = g``)
@@ -23,16 +23,17 @@ class ParamDict(dict):
     ``Layer.add_param``.
     """
 
-    def __init__(self, owner, kind):
+    def __init__(self, owner, kind, register="add_param"):
         super().__init__()
         self._owner = owner
         self._kind = kind
+        self._register = register
 
     def __setitem__(self, name, value):
         if name not in self:
             raise KeyError(
-                f"{self._owner}.{self._kind} has no entry {name!r}; register parameters with "
-                f"self.add_param({name!r}, initial_value) in __init__")
+                f"{self._owner}.{self._kind} has no entry {name!r}; register it with "
+                f"self.{self._register}({name!r}, initial_value) in __init__")
         target = dict.__getitem__(self, name)
         if value is target:  # the result of an in-place op such as grads["W"] += g
             return
@@ -63,7 +64,9 @@ class Layer:
     """Base class for every layer, built-in or custom.
 
     A subclass registers its parameters with ``add_param`` in ``__init__`` and
-    implements ``forward(x, training=False)`` and ``backward(dout)``. Optional hooks:
+    implements ``forward(x, training=False)`` and ``backward(dout)``. State that is not a
+    parameter (running statistics: not in θ, no gradient) is registered with ``add_buffer``;
+    it is saved with the model and restored after every gradient check. Optional hooks:
 
     - ``kinks(x)``: where forward is not differentiable (see ``ReLU.kinks``); the
       gradient checker uses it to tell a kink from a bug.
@@ -86,6 +89,7 @@ class Layer:
     def __init__(self):
         self._params = ParamDict(self, "params")
         self._grads = ParamDict(self, "grads")
+        self._buffers = ParamDict(self, "buffers", register="add_buffer")
         self.rng = np.random.default_rng()
 
     # params / grads are read-only attributes: rebinding them would detach the
@@ -110,22 +114,48 @@ class Layer:
             f"{type(self).__name__}.grads cannot be replaced; write into it instead: "
             "self.grads[name][...] = value")
 
+    @property
+    def buffers(self):
+        return self._buffers
+
+    @buffers.setter
+    def buffers(self, value):
+        raise AttributeError(
+            f"{type(self).__name__}.buffers cannot be replaced; write into it instead: "
+            "self.buffers[name] = value")
+
     def add_param(self, name, value):
         """Register a parameter array ``name`` with its initial ``value``; its gradient starts at 0."""
+        array = self._new_array("add_param", "parameter", name, value)
+        self._params._bind(name, array)
+        self._grads._bind(name, np.zeros_like(array))
+        return array
+
+    def add_buffer(self, name, value):
+        """Register state that is not a parameter (a running mean): ``self.buffers[name]``.
+
+        Not in θ and without a gradient; saved and loaded with the model and restored bit
+        for bit after every gradient check. Assigning ``self.buffers[name] = new`` copies
+        ``new`` into the registered array (same shape).
+        """
+        array = self._new_array("add_buffer", "buffer", name, value)
+        self._buffers._bind(name, array)
+        return array
+
+    def _new_array(self, method, kind, name, value):
+        """A float64 copy of ``value`` for a new parameter or buffer ``name``, or a clear error."""
         if not hasattr(self, "_params"):
             raise TypeError(f"{type(self).__name__}.__init__ must call super().__init__() "
-                            "before add_param")
+                            f"before {method}")
         if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"parameter name must be an identifier string, got {name!r}")
-        if name in self._params:
-            raise ValueError(f"{type(self).__name__} already has a parameter {name!r}")
+            raise ValueError(f"{kind} name must be an identifier string, got {name!r}")
+        if name in self._params or name in self._buffers:
+            raise ValueError(f"{type(self).__name__} already has a parameter or buffer {name!r}")
         array = np.array(value, dtype=np.float64)
         if array.ndim == 0:
             array = array.reshape(1)
         if not np.all(np.isfinite(array)):
-            raise ValueError(f"initial value of parameter {name!r} contains NaN or inf")
-        self._params._bind(name, array)
-        self._grads._bind(name, np.zeros_like(array))
+            raise ValueError(f"initial value of {kind} {name!r} contains NaN or inf")
         return array
 
     def forward(self, x, training=False):
@@ -313,6 +343,31 @@ class Sigmoid(Activation):
     def backward(self, dout):
         # dZ = dA * A (1 - A)
         return dout * self.out * (1 - self.out)
+
+
+class Softmax(Layer):
+    """Rows of probabilities: A[i, j] = e^Z[i, j] / Σ_k e^Z[i, k].
+
+    For learners who write softmax and cross-entropy as separate steps; a network that
+    ends in raw scores and ``SoftmaxCrossEntropy`` (the fused, default way) is faster and
+    more accurate. Mixes the features of a row, so it is not element-wise; it is row-wise.
+    """
+
+    rowwise = True
+
+    def forward(self, x, training=False):
+        """x: (m, n) -> (m, n), each row summing to 1."""
+        e = np.exp(x - x.max(axis=-1, keepdims=True))  # the shift changes nothing but overflow
+        self.out = e / e.sum(axis=-1, keepdims=True)
+        return self.out
+
+    def backward(self, dout):
+        # dZ = A ⊙ (dA − Σ_j dA_j A_j)   (the Jacobian diag(A) − A Aᵀ applied to each row)
+        s = self.out
+        return s * (dout - (dout * s).sum(axis=-1, keepdims=True))
+
+    def out_features(self, n_in):
+        return n_in
 
 
 class Dropout(Activation):

@@ -63,6 +63,8 @@ class Network:
         for layer, child in zip(layers, children[1:]):
             layer.rng = np.random.default_rng(child)
             layer.reset_parameters(layer.rng)
+            for name, array in layer.buffers.items():   # buffers follow the network's dtype
+                layer.buffers._bind(name, array.astype(self.dtype))
 
         self.blocks = _make_blocks(layers)
         size = self.blocks[-1].stop if self.blocks else 0
@@ -293,7 +295,8 @@ class Network:
         rows = []
         for i, layer in enumerate(self.layers):
             blocks = by_layer.get(i, [])
-            shapes = ", ".join(f"{b.name} {b.shape}" for b in blocks)
+            shapes = ", ".join([f"{b.name} {b.shape}" for b in blocks]
+                               + [f"{name} {a.shape} (buffer)" for name, a in layer.buffers.items()])
             count = sum(b.stop - b.start for b in blocks)
             rows.append((f"{i}", repr(layer), shapes, f"{count:,}" if blocks else ""))
         widths = [max(len(r[k]) for r in rows) for k in range(4)]

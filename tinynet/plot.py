@@ -7,12 +7,14 @@ with ``fig.savefig(...)``; headless runs set ``MPLBACKEND=Agg``.
 
 import numpy as np
 
+from .checking.policy import BANDS
+
 __all__ = ["decision_boundary", "history", "gradcheck_report", "gradient_norms", "eps_sweep",
            "eps_sweep_errors", "network", "VERDICT_BANDS"]
 
-# The course's verdict bands for a relative difference (deeplearning.ai Course 2, week 1).
-VERDICT_BANDS = ((1e-7, "great", "tab:green"), (1e-5, "fine", "tab:olive"),
-                 (1e-3, "suspicious", "tab:orange"), (np.inf, "bug", "tab:red"))
+# The course's verdict bands for a relative difference (one copy: tinynet.checking.policy).
+VERDICT_BANDS = tuple((limit, word, color) for (limit, word), color in zip(
+    BANDS + ((np.inf, "bug"),), ("tab:green", "tab:olive", "tab:orange", "tab:red")))
 # A difference of exactly 0 is drawn at this floor, so that it shows on a log scale.
 FLOOR = 1e-16
 

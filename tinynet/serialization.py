@@ -1,10 +1,14 @@
 """Saving and loading models: one ``.npz`` file, never a pickle.
 
-The file holds two arrays, both readable with ``np.load(path, allow_pickle=False)``:
+The file holds three arrays, all readable with ``np.load(path, allow_pickle=False)``:
 
 - ``params``: the flat parameter vector θ (float32 or float64);
+- ``buffers``: every layer's buffers (running statistics), flattened one after the other
+  in the order of the architecture's ``buffers`` list (format 2 on; format-1 files have
+  none and load with each layer's initial buffers);
 - ``architecture``: a JSON string naming the format version, the layers with their
-  constructor arguments, the loss, the penalty, the dtype and the parameter blocks.
+  constructor arguments, the loss, the penalty, the dtype, the parameter blocks and the
+  buffers as ``[layer index, name, shape]``.
 
 Loading rebuilds the network from the JSON and copies θ in. It never unpickles:
 a file with an object array in it is refused before anything from it is used.
@@ -23,13 +27,15 @@ import numpy as np
 
 from . import layers as layers_module
 from . import losses as losses_module
+from . import normalization
 from .penalties import L2
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                 # 2: the buffers array (BatchNorm's running statistics)
 
 _LAYERS = {cls.__name__: cls for cls in (
     layers_module.Dense, layers_module.ReLU, layers_module.LeakyReLU, layers_module.Tanh,
-    layers_module.Sigmoid, layers_module.Dropout)}
+    layers_module.Sigmoid, layers_module.Dropout, layers_module.Softmax,
+    normalization.BatchNorm, normalization.LayerNorm)}
 _LOSSES = {cls.__name__: cls for cls in (
     losses_module.SoftmaxCrossEntropy, losses_module.SigmoidCrossEntropy,
     losses_module.MeanSquaredError)}
@@ -78,6 +84,7 @@ def save(net, path):
         "dtype": net.dtype.name,
         "seed": net.seed,
         "blocks": [[b.name, list(b.shape)] for b in net.blocks],
+        "buffers": _buffer_list(net),
     }
     folder = os.path.dirname(os.path.abspath(path))
     # Not tempfile.mkstemp: its files are 0600, so every saved model would be private.
@@ -86,7 +93,8 @@ def save(net, path):
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, params=net.params, architecture=np.array(json.dumps(architecture)))
+            np.savez(f, params=net.params, buffers=_flat_buffers(net),
+                     architecture=np.array(json.dumps(architecture)))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -136,7 +144,7 @@ def _read(path):
     if version > FORMAT_VERSION:
         raise ModelFileError(f"{path!r} was written by a newer tinynet (file format {version}); "
                              f"this tinynet reads formats up to {FORMAT_VERSION}: upgrade tinynet")
-    return architecture, arrays["params"]
+    return architecture, arrays["params"], arrays.get("buffers")
 
 
 def _build(record, registry, kind, path):
@@ -156,7 +164,7 @@ def load(path, custom_layers=None):
 
     path = _fspath(path)
     _check_custom_layers(custom_layers)
-    architecture, params = _read(path)
+    architecture, params, buffers = _read(path)
     registry = dict(_LAYERS, **(custom_layers or {}))
     try:
         layers = [_build(r, registry, "layer", path) for r in architecture["layers"]]
@@ -177,7 +185,40 @@ def load(path, custom_layers=None):
     if params.dtype.kind != "f" or not np.all(np.isfinite(params)):
         raise ModelFileError(f"{path!r}: the parameter vector is not finite floating point")
     net.params[...] = params
+    if architecture["format_version"] >= 2:      # format 1 had no buffers: keep the initial ones
+        _load_buffers(net, architecture, buffers, path)
     return net
+
+
+def _buffer_list(net):
+    return [[i, name, list(array.shape)] for i, layer in enumerate(net.layers)
+            for name, array in layer.buffers.items()]
+
+
+def _flat_buffers(net):
+    arrays = [array.ravel() for layer in net.layers for array in layer.buffers.values()]
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=net.dtype)
+
+
+def _load_buffers(net, architecture, buffers, path):
+    """Copy the saved buffers into the rebuilt layers, after checking that they fit."""
+    expected = _buffer_list(net)
+    if buffers is None:
+        if not expected:
+            return
+        raise ModelFileError(f"{path!r}: the model has buffers {expected} but the file has no "
+                             "buffers array")
+    size = sum(int(np.prod(shape)) for _, _, shape in expected)
+    if architecture.get("buffers") != expected or buffers.shape != (size,):
+        raise ModelFileError(f"{path!r}: the buffers ({buffers.shape}) do not fit the "
+                             f"architecture's {expected}")
+    if buffers.dtype.kind != "f" or not np.all(np.isfinite(buffers)):
+        raise ModelFileError(f"{path!r}: the buffers are not finite floating point")
+    offset = 0
+    for i, name, shape in expected:
+        stop = offset + int(np.prod(shape))
+        net.layers[i].buffers[name] = buffers[offset:stop].reshape(shape)
+        offset = stop
 
 
 def _check_custom_layers(custom_layers):

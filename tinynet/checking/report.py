@@ -1,16 +1,7 @@
 """GradCheckReport: what a gradient check found, block by block.
 
-The course's single number ``‖g − ĝ‖ / (‖g‖ + ‖ĝ‖)`` over all of θ dilutes a bug in a
-small block (a bias) behind a large correct block (a weight matrix). The report
-keeps that number (``difference``) but decides pass/fail **per block**:
-
-    a block passes when  difference_block < tol  (default 1e-5, the course's "fine")
-                    or   ‖g − ĝ‖_block <= floor   (both are at round-off level)
-
-where ``floor`` is the round-off noise of the numeric estimate (about
-32·u·|J|/ε per entry, u = 2.2e-16) times sqrt(entries checked). Entries whose
-±ε step crossed a kink (ReLU at 0) are left out of both numbers and reported
-as kinks, never as bugs.
+``summarize_block`` turns one block's analytic and numeric values into a BlockResult,
+judged by the pass rule of ``policy.py``; GradCheckReport holds the blocks and prints them.
 """
 
 import json
@@ -18,15 +9,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-BANDS = ((1e-7, "great"), (1e-5, "fine"), (1e-3, "suspicious"))
-
-
-def verdict(difference):
-    """The course's bands: < 1e-7 great, < 1e-5 fine, < 1e-3 suspicious, otherwise a bug."""
-    for limit, word in BANDS:
-        if difference < limit:
-            return word
-    return "bug"
+from .estimate import Kink
+from .policy import bug_pattern, difference, passes, verdict
 
 
 @dataclass
@@ -80,14 +64,13 @@ class GradCheckReport:
     blocks: {name: difference}; block_passed: {name: bool}; results: {name: BlockResult}.
     """
 
-    def __init__(self, results, difference, eps, mode, tol, notes=(), kink_entries=()):
+    def __init__(self, results, difference, eps, mode, tol, notes=()):
         self.results = {r.name: r for r in results}
         self.difference = float(difference)
         self.eps = eps
         self.mode = mode
         self.tol = tol
         self.notes = list(notes)
-        self.kink_entries = list(kink_entries)
 
     @property
     def passed(self):
@@ -131,7 +114,7 @@ class GradCheckReport:
 
     def plot(self, ax=None):
         """Per-block differences on a log scale with the course's verdict bands; -> Figure."""
-        from .plot import gradcheck_report
+        from ..plot import gradcheck_report
         return gradcheck_report(self, ax=ax)
 
     def __str__(self):
@@ -176,21 +159,19 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
     """Build a BlockResult from the checked entries of one block.
 
     analytic, numeric: (k,) values at the checked flat ``indices`` of the block;
-    kink: (k,) int codes 0 none, 1 one-sided, 2 excluded; penalty_grad: (k,) or None.
+    kink: (k,) Kink codes; penalty_grad: (k,) or None.
     """
     size = int(np.prod(shape)) if shape else 1
-    use = kink == 0
+    use = kink == Kink.NONE
     g, n = analytic[use], numeric[use]
     abs_error = float(np.linalg.norm(g - n))
-    denominator = float(np.linalg.norm(g) + np.linalg.norm(n))
-    difference = abs_error / denominator if denominator > 0 else 0.0
+    relative = difference(g, n)
     floor = floor_per_entry * np.sqrt(max(use.sum(), 1))
-    at_round_off = abs_error <= floor
-    passed = difference < tol or at_round_off
-    word = verdict(difference)
+    passed = passes(relative, abs_error, floor, tol)
+    word = verdict(relative)
     if use.sum() == 0:
         word, passed = ("kinks only" if kink.size else "not checked"), True
-    elif at_round_off and difference >= tol:
+    elif passed and relative >= tol:
         word = "round-off"
     share = 0.0
     if penalty_grad is not None and np.linalg.norm(g) > 0:
@@ -199,51 +180,15 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
                                          None if penalty_grad is None else penalty_grad[use], m)
     order = np.argsort(-np.where(use, np.abs(analytic - numeric), -1))[:n_worst]
     worst = [Entry(name, tuple(int(i) for i in np.unravel_index(indices[j], shape)) if shape else (),
-                   float(analytic[j]), float(numeric[j]),
-                   ("", "one-sided", "excluded")[kink[j]]) for j in order]
-    return BlockResult(name, tuple(shape), int(use.sum()), size, difference, abs_error,
-                       float(floor), bool(passed), word, int((kink > 0).sum()), share, hint, worst)
+                   float(analytic[j]), float(numeric[j]), Kink(kink[j]).label) for j in order]
+    return BlockResult(name, tuple(shape), int(use.sum()), size, relative, abs_error,
+                       float(floor), passed, word, int((kink != Kink.NONE).sum()), share, hint,
+                       worst)
 
 
-def bug_pattern(g, n, shape, indices, penalty_grad, m=None):
-    """Name a known bug class when analytic g and numeric n fit it; '' otherwise.
-
-    m: the batch size, to recognize a missing or repeated 1/m."""
-    def close(a, b):
-        return np.linalg.norm(a - b) <= 1e-3 * (np.linalg.norm(a) + np.linalg.norm(b)) + 1e-300
-
-    norm = np.linalg.norm(n)
-    if norm == 0:
-        return "backprop gives a nonzero gradient where the cost does not change"
-    if np.linalg.norm(g) == 0:
-        return "backprop gives zero: a gradient never assigned?"
-    if close(g, -n):
-        return "sign flip: analytic = -numeric"
-    if penalty_grad is not None and np.linalg.norm(penalty_grad) > 0:
-        for factor, what in ((0.0, "missing"), (2.0, "doubled"), (0.5, "halved")):
-            if close(g, n + (factor - 1) * penalty_grad):
-                return f"L2 term {what} in the gradient (dW needs + lambd/m * W once)"
-    if len(shape) == 2 and shape[0] == shape[1] and len(indices) == np.prod(shape):
-        full_g = np.empty(shape)
-        full_n = np.empty(shape)
-        full_g.flat[indices] = g
-        full_n.flat[indices] = n
-        if close(full_g, full_n.T):
-            return "transposed: analytic = numeric.T"
-    scale = float(g @ n / (n @ n))
-    if close(g, scale * n):
-        def near(value):
-            return abs(scale - value) <= 1e-3 * abs(value)
-        if m is not None and m > 2 and near(m):
-            why = "the 1/m is missing (the loss divides by m once; layers never do)"
-        elif m is not None and m > 2 and near(1 / m):
-            why = "an extra 1/m (the loss already divided by m; layers must not)"
-        elif near(2) or near(0.5):
-            why = "a doubled or halved term"
-        else:
-            why = "a constant factor"
-        return f"analytic = {scale:.4g} x numeric: {why}"
-    wrong = np.abs(g - n) > 1e-3 * (np.abs(g) + np.abs(n)) + 1e-12
-    if wrong.sum() <= max(1, len(g) // 20):
-        return f"only {int(wrong.sum())} of {len(g)} checked entries disagree"
-    return ""
+def progress_bar(progress, total):
+    """A tqdm bar over ``total`` entries, or None (progress=None: only for long checks)."""
+    if progress is False or (progress is None and total < 20_000):
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc="gradient check", unit="entry", leave=False)

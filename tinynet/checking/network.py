@@ -1,0 +1,133 @@
+"""check_gradients: a whole network's backprop dθ against two-sided finite differences.
+
+    dθ_approx[i] = (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε        error O(ε²)
+    difference   = ‖dθ_approx − dθ‖₂ / (‖dθ_approx‖₂ + ‖dθ‖₂)
+
+Validate the arguments, enter the float64 sandbox (sandbox.py), compute the base point
+and the analytic dθ (engine.py), choose the entries to check (all, a sample, or the
+blocks that fail screening, screen.py), estimate them, judge every block (policy.py) and
+assemble the report (report.py).
+"""
+
+import numpy as np
+
+from ..layers import Dense
+from ..normalization import BatchNorm
+from ..validation import check_seed, check_X, choice, flag, positive_float, positive_int, step_size
+from .engine import Engine
+from .estimate import DEFAULT_EPS, Kink
+from .policy import DEFAULT_TOL, difference
+from .report import GradCheckReport, progress_bar, summarize_block
+from .sandbox import float64_network
+from .screen import screen
+
+FULL_LIMIT = 50_000                # mode="auto": full check up to this many parameters
+
+
+def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samples=10,
+                    directions=3, tol=DEFAULT_TOL, penalty=True, seed=0, progress=None):
+    """Check ``net``'s backprop on (X, y); -> GradCheckReport. The model is left unchanged.
+
+    eps: the step ε (default 1e-6; see the README for the sweep behind it).
+    dropout: "off" (keep_prob forced to 1) or "frozen" (one fixed mask per Dropout layer).
+    mode: "full" (every entry), "sample" (``samples`` entries per block, always including
+      the block's largest gradients), "screen" (``directions`` random directions per block,
+      then a full check of every block that fails), or "auto" (full up to 50,000
+      parameters, screen above).
+    tol: a block passes when its difference is below tol (or at round-off level).
+    penalty: False checks the data loss alone (J and dθ without the L2 term), the course
+      notes' advice when the penalty dominates a block's gradient.
+    seed: for the sampled entries, the screening directions and the frozen dropout masks.
+    progress: show a tqdm bar (None: only for long checks).
+    """
+    eps = step_size(eps)
+    choice(dropout, "dropout", ("off", "frozen"))
+    choice(mode, "mode", ("auto", "full", "sample", "screen"))
+    samples = positive_int(samples, "samples")
+    directions = positive_int(directions, "directions")
+    tol = positive_float(tol, "tol")
+    flag(penalty, "penalty")
+    if progress is not None:
+        flag(progress, "progress")
+    seed = check_seed(seed)
+    X = check_X(X, net.n_inputs, np.float64)
+    y = net._targets(y, X.shape[0])
+    if mode == "auto":
+        mode = "full" if net.n_params <= FULL_LIMIT else "screen"
+    rng = np.random.default_rng(seed)
+
+    with float64_network(net, use_penalty=penalty) as (theta, dtheta):
+        notes = []
+        if net.dtype != np.float64:
+            notes.append(f"the model is {net.dtype.name}; it was checked on a float64 copy")
+        engine = Engine(net, theta, dtheta, eps, dropout, rng)
+        engine.start(X, y)
+        if mode == "screen":
+            failing, screen_results, screen_vectors = screen(engine, directions, tol)
+            # Blocks no larger than the number of directions are cheaper to check entry by entry.
+            small = [b.name for b in net.blocks if b.stop - b.start <= directions]
+            checks = {b.name: np.arange(b.stop - b.start) for b in net.blocks
+                      if b.name in failing or b.name in small}
+            notes.append(f"screened the blocks with {directions} random directions each; failed the "
+                         f"screen and were checked entry by entry: {', '.join(failing) or 'none'}")
+            screened = {name: r for name, r in screen_results.items() if name not in checks}
+        else:
+            checks = {b.name: (np.arange(b.stop - b.start) if mode == "full"
+                               else _sample(dtheta, b, samples, rng)) for b in net.blocks}
+            screened = {}
+        results, all_g, all_n = [], [], []
+        bar = progress_bar(progress, sum(len(v) for v in checks.values()))
+        for block in net.blocks:
+            if block.name in screened:
+                results.append(screened[block.name])
+                continue
+            entries = checks[block.name]
+            numeric = engine.numeric(block, entries, bar)
+            analytic = dtheta[block.start:block.stop][entries]
+            results.append(summarize_block(
+                block.name, block.shape, analytic, numeric.estimates, numeric.kinks, entries,
+                floor_per_entry=engine.noise, tol=tol, m=X.shape[0], penalty_grad=numeric.penalty))
+            use = numeric.kinks == Kink.NONE
+            all_g.append(analytic[use])
+            all_n.append(numeric.estimates[use])
+        if bar is not None:
+            bar.close()
+        for name in screened:                         # directional values of the passed blocks
+            all_g.append(screen_vectors[name][0])
+            all_n.append(screen_vectors[name][1])
+        overall = difference(np.concatenate(all_g or [[]]), np.concatenate(all_n or [[]]))
+        for r in results:
+            if r.penalty_share > 0.9:
+                notes.append(f"{r.name}: {r.penalty_share:.0%} of the gradient is the L2 term, "
+                             "so a bug in the data gradient could hide there; check again with "
+                             "penalty=False")
+        notes.extend(_bias_before_batchnorm(net))
+        depth = sum(1 for layer in net.layers if layer.params)
+        if depth >= 5:
+            notes.append(f"{depth} parameterized layers: round-off accumulates with depth, "
+                         "differences around 1e-7 are still normal")
+        return GradCheckReport(results, overall, eps, mode, tol, notes)
+
+
+def _sample(grads, block, k, rng):
+    """k entries of a block: the largest |gradients| first, then random ones."""
+    size = block.stop - block.start
+    if size <= k:
+        return np.arange(size)
+    g = np.abs(grads[block.start:block.stop])
+    top = np.argsort(-g, kind="stable")[:max(1, k // 2)]
+    rest = np.setdiff1d(np.arange(size), top)
+    return np.sort(np.concatenate([top, rng.choice(rest, k - top.size, replace=False)]))
+
+
+def _bias_before_batchnorm(net):
+    """A note for every Dense bias that feeds a BatchNorm directly: its gradient is 0."""
+    notes = []
+    for block in net.blocks:
+        i = block.layer_index
+        if block.key == "b" and isinstance(net.layers[i], Dense) and i + 1 < len(net.layers) \
+                and isinstance(net.layers[i + 1], BatchNorm):
+            notes.append(f"{block.name} feeds {net.layers[i + 1]!r}, whose mean subtraction cancels "
+                         "it: its gradient is 0 (up to round-off) and it never trains (the course: \"b can "
+                         "be eliminated\"; BatchNorm's beta does its job)")
+    return notes
