@@ -19,12 +19,15 @@ def torch():
 
 
 def every_layer_network(seed=0):
-    """One of each built-in layer, between Dense layers, float64."""
-    layers = [tn.Dense(5, 8), tn.ReLU(), tn.Dense(8, 7), tn.Tanh(), tn.Dense(7, 6), tn.Sigmoid(),
-              tn.Dense(6, 6), tn.LeakyReLU(alpha=0.2), tn.Dropout(keep_prob=0.75),
-              tn.Dense(6, 3)]
-    net = tn.Network(layers, loss=tn.SoftmaxCrossEntropy(), seed=seed)
-    net.params[...] = np.random.default_rng(seed).normal(size=net.params.size)
+    """One of each built-in layer, float64, with random parameters and running statistics."""
+    layers = [tn.Dense(5, 8), tn.BatchNorm(8, momentum=0.2, eps=1e-4), tn.ReLU(), tn.Dense(8, 7),
+              tn.LayerNorm(7, eps=1e-6), tn.Tanh(), tn.Dense(7, 6), tn.Sigmoid(), tn.Dense(6, 6),
+              tn.LeakyReLU(alpha=0.2), tn.Dropout(keep_prob=0.75), tn.Dense(6, 3), tn.Softmax()]
+    net = tn.Network(layers, loss=tn.MeanSquaredError(), seed=seed)
+    rng = np.random.default_rng(seed)
+    net.params[...] = rng.normal(size=net.params.size)
+    layers[1].buffers["running_mean"] = rng.normal(size=8)
+    layers[1].buffers["running_var"] = rng.uniform(0.5, 2.0, size=8)
     return net
 
 
@@ -34,20 +37,38 @@ def test_every_builtin_layer_exported_and_imported_computes_the_same(torch):
     model = net.to_torch()
     assert isinstance(model, torch.nn.Sequential)
     assert list(net.state_dict()) == list(model.state_dict())
-    assert [type(m).__name__ for m in model] == ["Linear", "ReLU", "Linear", "Tanh", "Linear",
-                                                 "Sigmoid", "Linear", "LeakyReLU", "Dropout",
-                                                 "Linear"]
-    assert model[7].negative_slope == 0.2 and model[8].p == pytest.approx(0.25)
+    assert [type(m).__name__ for m in model] == [
+        "Linear", "BatchNorm1d", "ReLU", "Linear", "LayerNorm", "Tanh", "Linear", "Sigmoid",
+        "Linear", "LeakyReLU", "Dropout", "Linear", "Softmax"]
+    assert (model[1].momentum, model[1].eps, model[4].eps) == (0.2, 1e-4, 1e-6)
+    assert model[9].negative_slope == 0.2 and model[10].p == pytest.approx(0.25)
+    np.testing.assert_array_equal(model[1].running_var.numpy(),
+                                  net.layers[1].buffers["running_var"])
     with torch.no_grad():
         expected = model.eval()(torch.from_numpy(X)).numpy()
     np.testing.assert_allclose(net.forward(X), expected, rtol=1e-12, atol=1e-12)
 
-    back = tn.Network.from_torch(model, loss=tn.SoftmaxCrossEntropy())
+    back = tn.Network.from_torch(model, loss=tn.MeanSquaredError())
     assert list(back.state_dict()) == list(model.state_dict())
-    assert back.dtype == np.float64 and back.layers[8].keep_prob == pytest.approx(0.75)
-    assert back.layers[7].alpha == 0.2
+    assert back.dtype == np.float64 and back.layers[10].keep_prob == pytest.approx(0.75)
+    assert back.layers[9].alpha == 0.2 and back.layers[1].momentum == 0.2
     np.testing.assert_array_equal(back.params, net.params)
+    for key, value in net.state_dict().items():
+        np.testing.assert_array_equal(back.state_dict()[key], value, err_msg=key)
     np.testing.assert_allclose(back.forward(X), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_batch_norm_in_training_mode_updates_the_same_running_statistics(torch):
+    net = tn.Network([tn.Dense(3, 4), tn.BatchNorm(4, momentum=0.3), tn.Dense(4, 2)],
+                     loss=tn.MeanSquaredError(), seed=0)
+    model = net.to_torch().train()
+    X = np.random.default_rng(2).normal(loc=3.0, size=(16, 3))
+    with torch.no_grad():
+        expected = model(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(net.forward(X, training=True), expected, rtol=1e-12, atol=1e-12)
+    for name in ("running_mean", "running_var"):
+        np.testing.assert_allclose(net.layers[1].buffers[name], getattr(model[1], name).numpy(),
+                                   rtol=1e-12, err_msg=name)
 
 
 def test_dropout_in_training_mode_scales_like_torch(torch):
@@ -62,8 +83,9 @@ def test_dropout_in_training_mode_scales_like_torch(torch):
 
 def test_a_native_torch_model_trained_5_sgd_steps_on_both_sides_ends_equal(torch):
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 6),
-                                torch.nn.ReLU(), torch.nn.Linear(6, 3)).double()
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 6),
+                          nn.LayerNorm(6), nn.ReLU(), nn.Linear(6, 3)).double()
     net = tn.Network.from_torch(model, loss=tn.SoftmaxCrossEntropy())
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(32, 4)), rng.integers(0, 3, size=32)
@@ -78,9 +100,11 @@ def test_a_native_torch_model_trained_5_sgd_steps_on_both_sides_ends_equal(torch
     theirs = model.state_dict()
     assert list(net.state_dict()) == list(theirs)
     for key, value in net.state_dict().items():
+        if key == "1.num_batches_tracked":  # torch's counter, unused with a momentum
+            continue
         np.testing.assert_allclose(value, theirs[key].numpy(), rtol=1e-12, atol=1e-14,
                                    err_msg=key)
-    assert not np.allclose(net.state_dict()["0.weight"], 0)
+    assert not np.allclose(net.state_dict()["1.running_mean"], 0)  # the statistics moved too
 
 
 def test_a_torch_models_gradients_can_be_checked_with_tinynet(torch):
@@ -145,6 +169,13 @@ def test_from_torch_names_what_it_cannot_import(torch):
         tn.Network.from_torch(nn.Sequential(nn.Linear(2, 3, bias=False)), loss=tn.MeanSquaredError())
     with pytest.raises(TypeError, match="torch.nn.Sequential"):
         tn.Network.from_torch(nn.Linear(2, 3), loss=tn.MeanSquaredError())
+    for module, words in ((nn.BatchNorm1d(3, momentum=None), "momentum=None"),
+                          (nn.BatchNorm1d(3, affine=False), "affine=True"),
+                          (nn.LayerNorm((2, 3)), "one axis"),
+                          (nn.Softmax(dim=0), "Softmax\\(dim=1\\)")):
+        with pytest.raises(ValueError, match=r"module\[1\].*" + words):
+            tn.Network.from_torch(nn.Sequential(nn.Linear(2, 3), module),
+                                  loss=tn.MeanSquaredError())
 
 
 def test_to_torch_names_a_layer_without_a_torch_equivalent(torch):
@@ -168,9 +199,11 @@ def test_without_torch_the_error_gives_the_cpu_install_command(monkeypatch):
 def test_a_pickled_network_still_trains_through_its_flat_buffers():
     # joblib (GridSearchCV with n_jobs) pickles estimators, and so the Network inside them.
     import pickle
-    net = tn.Network([tn.Dense(2, 4), tn.Tanh(), Scale(4), tn.Dense(4, 2)],
+    net = tn.Network([tn.Dense(2, 4), tn.BatchNorm(4), tn.Tanh(), Scale(4), tn.Dense(4, 2)],
                      loss=tn.SoftmaxCrossEntropy(), seed=0)
     copy = pickle.loads(pickle.dumps(net))
+    with pytest.raises(KeyError, match="add_buffer"):  # still the buffers' own dictionary
+        copy.layers[1].buffers["running_max"] = np.zeros(4)
     np.testing.assert_array_equal(copy.params, net.params)
     X, y = tn.datasets.moons(20, seed=0)
     copy.fit(X, y, epochs=3, optimizer=tn.SGD(lr=0.5), progress=False)

@@ -15,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from .layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
+from .layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .normalization import BatchNorm, LayerNorm
 
 TORCH_INSTALL = ("pip install torch --index-url https://download.pytorch.org/whl/cpu "
                  "(the CPU-only wheel: the default one pulls several GB of CUDA libraries)")
@@ -41,19 +42,46 @@ class Bridge:
     cross). module: the ``torch.nn`` class name. names: tinynet array name -> torch state key,
     in the order of torch's state dict (parameters, then buffers). make_module(layer, nn,
     dtype) -> torch module. make_layer(module) -> tinynet layer, or ValueError for a setting
-    tinynet does not have.
+    tinynet does not have. torch_only: (torch key suffix, value) for state torch keeps and
+    tinynet has no use for: exported as that value, accepted and ignored on load.
     """
     layer: type
     module: str
     make_module: Callable
     make_layer: Callable
     names: tuple = ()
+    torch_only: tuple = ()
 
 
 def _linear_to_dense(module):
     if module.bias is None:
         raise ValueError("Linear(bias=False) has no tinynet equivalent (Dense always has b)")
     return Dense(module.in_features, module.out_features)
+
+
+def _batch_norm(module):
+    if not (module.affine and module.track_running_stats):
+        raise ValueError("BatchNorm1d needs affine=True and track_running_stats=True "
+                         "(tinynet's BatchNorm always has gamma, beta and running statistics)")
+    if module.momentum is None:
+        raise ValueError("BatchNorm1d(momentum=None) (a cumulative average) has no tinynet "
+                         "equivalent: give a momentum such as 0.1")
+    return BatchNorm(module.num_features, momentum=module.momentum, eps=module.eps)
+
+
+def _layer_norm(module):
+    if len(module.normalized_shape) != 1 or not module.elementwise_affine \
+            or module.bias is None:
+        raise ValueError("tinynet's LayerNorm normalizes one axis of features with a weight and "
+                         "a bias: LayerNorm(n) with elementwise_affine=True, bias=True")
+    return LayerNorm(module.normalized_shape[0], eps=module.eps)
+
+
+def _softmax(module):
+    if module.dim not in (1, -1):
+        raise ValueError(f"Softmax(dim={module.dim}): tinynet's Softmax works on the features "
+                         "of each row, Softmax(dim=1)")
+    return Softmax()
 
 
 def _dropout(module):
@@ -74,8 +102,16 @@ BRIDGES = (
     # torch's p is the probability of dropping a unit, tinynet's keep_prob that of keeping it.
     Bridge(Dropout, "Dropout", lambda layer, nn, dtype: nn.Dropout(p=1.0 - layer.keep_prob),
            _dropout),
-    # TODO(batchnorm): BatchNorm <-> BatchNorm1d (gamma/beta/running_mean/running_var),
-    # LayerNorm <-> LayerNorm, Softmax <-> Softmax(dim=1): one row each once those layers land.
+    # torch counts batches only to average with momentum=None, which tinynet does not offer.
+    Bridge(BatchNorm, "BatchNorm1d",
+           lambda layer, nn, dtype: nn.BatchNorm1d(layer.n, eps=layer.eps,
+                                                   momentum=layer.momentum, dtype=dtype),
+           _batch_norm, names=(("gamma", "weight"), ("beta", "bias")),
+           torch_only=(("num_batches_tracked", np.array(0, dtype=np.int64)),)),
+    Bridge(LayerNorm, "LayerNorm",
+           lambda layer, nn, dtype: nn.LayerNorm(layer.n, eps=layer.eps, dtype=dtype),
+           _layer_norm, names=(("gamma", "weight"), ("beta", "bias"))),
+    Bridge(Softmax, "Softmax", lambda layer, nn, dtype: nn.Softmax(dim=1), _softmax),
 )
 _BY_LAYER = {bridge.layer: bridge for bridge in BRIDGES}
 _BY_MODULE = {bridge.module: bridge for bridge in BRIDGES}
@@ -90,11 +126,12 @@ def _names(layer):
     bridge = _BY_LAYER.get(type(layer))
     renamed = dict(bridge.names) if bridge else {}
     return ([(key, renamed.get(key, key), "params") for key in layer.params]
-            + [(key, renamed.get(key, key), "buffers") for key in _buffers(layer)])
+            + [(key, renamed.get(key, key), "buffers") for key in layer.buffers])
 
 
-def _buffers(layer):
-    return getattr(layer, "buffers", {})
+def _torch_only(layer):
+    bridge = _BY_LAYER.get(type(layer))
+    return bridge.torch_only if bridge else ()
 
 
 # ---------------------------------------------------------------------------- state dicts
@@ -105,6 +142,8 @@ def state_dict(net):
     for i, layer in enumerate(net.layers):
         for key, torch_key, kind in _names(layer):
             state[f"{i}.{torch_key}"] = np.array(getattr(layer, kind)[key])
+        for torch_key, value in _torch_only(layer):
+            state[f"{i}.{torch_key}"] = value.copy()
     return state
 
 
@@ -126,13 +165,22 @@ def load_state_dict(net, state):
     if not hasattr(state, "keys"):
         raise TypeError(f"load_state_dict expects a dict like net.state_dict() or "
                         f"module.state_dict(), got {type(state).__name__}")
-    targets = {f"{i}.{torch_key}": getattr(layer, kind)[key]
-               for i, layer in enumerate(net.layers) for key, torch_key, kind in _names(layer)}
-    missing = [k for k in targets if k not in state]
-    unexpected = [k for k in state if k not in targets]
+    targets, ignored = {}, {}
+    for i, layer in enumerate(net.layers):
+        for key, torch_key, kind in _names(layer):
+            targets[f"{i}.{torch_key}"] = getattr(layer, kind)[key]
+        for torch_key, value in _torch_only(layer):
+            ignored[f"{i}.{torch_key}"] = value
+    expected = {**targets, **ignored}
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
         raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}; "
-                       f"this network's keys are {list(targets)}")
+                       f"this network's keys are {list(expected)}")
+    for key, value in ignored.items():
+        if _as_numpy(state[key], key).shape != value.shape:
+            raise ValueError(f"state[{key!r}] must have shape {value.shape}, "
+                             f"got {_as_numpy(state[key], key).shape}")
     limit = float(np.finfo(net.dtype).max)
     staged = []
     for key, target in targets.items():

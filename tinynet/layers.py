@@ -50,11 +50,11 @@ class ParamDict(dict):
 
     def __reduce__(self):
         # pickle would restore the entries through __setitem__ before _owner exists
-        return _rebuild_param_dict, (self._owner, self._kind, dict(self))
+        return _rebuild_param_dict, (self._owner, self._kind, self._register, dict(self))
 
 
-def _rebuild_param_dict(owner, kind, entries):
-    params = ParamDict(owner, kind)
+def _rebuild_param_dict(owner, kind, register, entries):
+    params = ParamDict(owner, kind, register)
     for name, array in entries.items():
         params._bind(name, array)
     return params

@@ -278,7 +278,8 @@ class Network:
     @classmethod
     def from_torch(cls, module, loss, penalty=None, seed=None, dtype=None):
         """A Network equivalent to the ``torch.nn.Sequential`` ``module`` (Linear, ReLU, Tanh,
-        Sigmoid, LeakyReLU, Dropout, ...), its weights copied; ``loss``: a tinynet loss."""
+        Sigmoid, LeakyReLU, Dropout, BatchNorm1d, LayerNorm, Softmax), its weights and buffers
+        copied; ``loss``: a tinynet loss."""
         from .interop import from_torch
         return from_torch(cls, module, loss, penalty=penalty, seed=seed, dtype=dtype)
 

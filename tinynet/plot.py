@@ -5,6 +5,8 @@ matplotlib Figure. Nothing here calls ``plt.show()`` or changes the backend: in 
 with ``fig.savefig(...)``; headless runs set ``MPLBACKEND=Agg``.
 """
 
+import textwrap
+
 import numpy as np
 
 from .checking.policy import BANDS
@@ -193,12 +195,21 @@ CULPRIT = "darkred"          # the edge and note of a piece that blame found wro
 
 
 def _layer_verdict(differences, passed):
-    """One verdict for a layer from its blocks: a failing block makes it at least "suspicious",
-    passing ones at most "fine" (a block can pass above 1e-5 on the round-off clause)."""
-    worst = max(differences)
-    band = next(i for i, (high, _, _) in enumerate(VERDICT_BANDS) if worst < high)
-    band = max(band, 2) if not all(passed) else min(band, 1)
-    return VERDICT_BANDS[band]
+    """-> (word, colour, label) for a layer from its blocks' differences and pass flags.
+
+    Each block takes its band, but a failing block is at least "suspicious" and a passing one
+    at most "fine" (a block may pass above 1e-5 on the round-off clause, its difference then
+    meaning nothing); the layer takes its worst block's verdict.
+    """
+    bands = [next(i for i, (high, _, _) in enumerate(VERDICT_BANDS) if d < high)
+             for d in differences]
+    bands = [min(band, 1) if ok else max(band, 2) for band, ok in zip(bands, passed)]
+    _, word, color = VERDICT_BANDS[max(bands)]
+    shown = [d for d, ok in zip(differences, passed) if not ok or d < VERDICT_BANDS[1][0]]
+    if not all(passed):
+        shown = [d for d, ok in zip(differences, passed) if not ok]
+    label = f"{word}: {max(shown):.1e}" if shown else f"{word} (round-off)"
+    return word, color, label
 
 
 def network(net, report=None, ax=None):
@@ -231,30 +242,35 @@ def network(net, report=None, ax=None):
         lines = [f"{b.name} {b.shape}" for b in own]
         if own:
             lines.append(f"{sum(b.stop - b.start for b in own):,} params")
+        lines += [f"{name} {a.shape}" for name, a in layer.buffers.items()]
         lines.append(f"-> (m, {width if width is not None else '?'})")
         color = UNCHECKED
         checked = [b.name for b in own if b.name in differences]
         if checked:
-            _, word, color = _layer_verdict([differences[n] for n in checked],
-                                            [passed.get(n, True) for n in checked])
-            lines.append(f"{word}: {max(differences[n] for n in checked):.1e}")
+            _, color, label = _layer_verdict([differences[n] for n in checked],
+                                             [passed.get(n, True) for n in checked])
+            lines.append(label)
         boxes.append((f"layers[{i}]", repr(layer), lines, color))
     boxes.append(("loss", repr(net.loss), ["J = mean over m"], UNCHECKED))
 
+    # Dropout(keep_prob=0.8): the name over its wrapped arguments
+    boxes = [(where, "\n".join(textwrap.wrap(title.replace("(", " (", 1), 22))
+              if len(title) > 16 and not title.endswith("()") else title, lines, color)
+             for where, title, lines, color in boxes]
+    tallest = max(title.count("\n") + 1 + len(lines) for _, title, lines, _ in boxes)
+    step, box_w, line = 1.0, 0.8, 0.075
+    box_h = max(0.7, 0.15 + line * tallest)
     if ax is None:
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(max(6.0, 2.0 * len(boxes)), 3.6))
+        fig, ax = plt.subplots(figsize=(max(6.0, 2.0 * len(boxes)), 2.6 + 2.4 * box_h))
     fig = ax.figure
-    step, box_w, box_h = 1.0, 0.8, 0.7
     for k, (where, title, lines, color) in enumerate(boxes):
         x = k * step
         culprit = culprits.get(where)
         _box(ax, (x - box_w / 2, -box_h / 2), box_w, box_h, color, culprit, where)
-        if len(title) > 16 and not title.endswith("()"):  # Dropout(keep_prob=0.8): two lines
-            title = title.replace("(", "\n(", 1)
-        ax.text(x, box_h / 2 - 0.06, title, ha="center", va="top", weight="bold",
+        ax.text(x, box_h / 2 - 0.05, title, ha="center", va="top", weight="bold",
                 fontsize=8 if len(title) <= 18 else 7)
-        ax.text(x, box_h / 2 - 0.1 - 0.07 * title.count("\n") - 0.06, "\n".join(lines),
+        ax.text(x, box_h / 2 - 0.07 - line * (title.count("\n") + 1), "\n".join(lines),
                 ha="center", va="top", fontsize=7)
         if k:
             ax.annotate("", xy=(x - box_w / 2 - 0.02, 0), xytext=(x - step + box_w / 2 + 0.02, 0),
