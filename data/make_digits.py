@@ -40,9 +40,9 @@ def write(path, X, y):
         f.write(("\n".join(lines) + "\n").encode("ascii"))
 
 
-def main(out_dir=Path(__file__).resolve().parent):
+def main(out_dir=None):
     X, y = read_source()
-    write(Path(out_dir) / "digits.csv.gz", X, y)
+    write(Path(out_dir or Path(__file__).resolve().parent) / "digits.csv.gz", X, y)
     print(f"digits.csv.gz: {len(y)} rows, {X.shape[1]} pixels, labels {sorted(set(y.tolist()))}")
 
 

@@ -10,8 +10,8 @@ its arrays on both sides, and how to build each side from the other. torch is im
 when a torch object must be built.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -39,8 +39,8 @@ class Bridge:
     """How one built-in tinynet layer crosses to PyTorch and back.
 
     layer: the exact tinynet class (a subclass may compute something else, so it does not
-    cross). module: the ``torch.nn`` class name. names: tinynet array name -> torch state key,
-    in the order of torch's state dict (parameters, then buffers). make_module(layer, nn,
+    cross). module: the ``torch.nn`` class name (its exact class, likewise). names: (tinynet
+    array name, torch state key) where the two differ. make_module(layer, nn,
     dtype) -> torch module. make_layer(module) -> tinynet layer, or ValueError for a setting
     tinynet does not have. torch_only: (torch key suffix, value) for state torch keeps and
     tinynet has no use for: exported as that value, accepted and ignored on load.
@@ -232,7 +232,7 @@ def from_torch(network_class, module, loss, penalty=None, seed=None, dtype=None)
     layers = []
     for i, child in enumerate(module):
         bridge = _BY_MODULE.get(type(child).__name__)
-        if bridge is None or not isinstance(child, getattr(torch.nn, bridge.module)):
+        if bridge is None or type(child) is not getattr(torch.nn, bridge.module):
             raise TypeError(f"module[{i}] ({child!r}) has no tinynet equivalent; from_torch "
                             f"handles {_supported('module')}")
         try:

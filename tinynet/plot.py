@@ -274,7 +274,7 @@ def network(net, report=None, ax=None):
                 ha="center", va="top", fontsize=7)
         if k:
             ax.annotate("", xy=(x - box_w / 2 - 0.02, 0), xytext=(x - step + box_w / 2 + 0.02, 0),
-                        arrowprops=dict(arrowstyle="->", color="gray"))
+                        arrowprops={"arrowstyle": "->", "color": "gray"})
         if culprit:
             ax.text(x, -box_h / 2 - 0.08, _culprit_note(culprit), ha="center", va="top",
                     fontsize=7, color=CULPRIT, gid=f"culprit {where}")
