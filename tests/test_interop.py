@@ -126,6 +126,8 @@ def test_load_state_dict_takes_torch_tensors_and_numpy_arrays(torch):
     other = tn.Network([tn.Dense(3, 4), tn.ReLU(), tn.Dense(4, 2)], loss=tn.MeanSquaredError())
     other.load_state_dict(net.state_dict())
     np.testing.assert_array_equal(other.params, net.params)
+    single = tn.Network([tn.Dense(3, 4)], loss=tn.MeanSquaredError(), dtype=np.float32)
+    assert single.to_torch()[0].weight.dtype == torch.float32
 
 
 def test_state_dict_holds_copies_keyed_like_a_sequential():
