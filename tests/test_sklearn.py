@@ -138,7 +138,9 @@ def test_regressor_single_and_multi_output():
     ({"alpha": -1.0}, "alpha must be a number in [0, inf)"),
     ({"batch_size": 0}, "batch_size must be 'auto' or a positive int"),
     ({"max_iter": 0}, "max_iter must be a positive int"),
-    ({"keep_prob": 0.0}, "keep_prob must be in (0, 1]"),
+    ({"keep_prob": 0.0}, "keep_prob must be a number in (0, 1]"),
+    ({"learning_rate_init": 0}, "learning_rate_init must be a number in (0, inf)"),
+    ({"alpha": "0.1"}, "alpha must be a number in [0, inf)"),
     ({"early_stopping": True, "validation_fraction": 0.0}, "validation_fraction"),
 ])
 def test_bad_parameters_are_named_at_fit_not_at_construction(params, words):
@@ -146,7 +148,7 @@ def test_bad_parameters_are_named_at_fit_not_at_construction(params, words):
     with pytest.raises(ValueError) as info:
         clf.fit(np.zeros((4, 2)), [0, 1, 0, 1])
     assert words in str(info.value)
-    assert not hasattr(clf, "network_")
+    assert not hasattr(clf, "network_") and not hasattr(clf, "n_features_in_")
 
 
 def test_sgd_solver_uses_momentum_with_scikit_learns_velocity():

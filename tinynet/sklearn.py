@@ -47,6 +47,11 @@ from .training import EarlyStopping
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 ACTIVATIONS = {"identity": None, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU}
+# The real-valued hyper-parameters: name -> (low, high, which ends are included).
+NUMBERS = {"alpha": (0, np.inf, "[)"), "tol": (0, np.inf, "[)"), "momentum": (0, 1, "[)"),
+           "beta_1": (0, 1, "[)"), "beta_2": (0, 1, "[)"), "validation_fraction": (0, 1, "[)"),
+           "learning_rate_init": (0, np.inf, "()"), "epsilon": (0, np.inf, "()"),
+           "keep_prob": (0, 1, "(]")}
 
 
 class _BaseMLP(BaseEstimator):
@@ -88,7 +93,8 @@ class _BaseMLP(BaseEstimator):
         return [int(n) for n in sizes]
 
     def _check_params(self):
-        """Every hyper-parameter, checked before anything is built (scikit-learn checks in fit)."""
+        """Every hyper-parameter, checked at the start of fit (scikit-learn's rule: __init__
+        only stores), before anything is set."""
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
                              f"got {self.activation!r}")
@@ -102,24 +108,19 @@ class _BaseMLP(BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        for name, low, high in (("alpha", 0, np.inf), ("tol", 0, np.inf),
-                                ("momentum", 0, 1), ("beta_1", 0, 1), ("beta_2", 0, 1),
-                                ("validation_fraction", 0, 1)):
+        for name, (low, high, closed) in NUMBERS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not low <= value < high:
-                raise ValueError(f"{name} must be a number in [{low}, {high}), got {value!r}")
-        for name in ("learning_rate_init", "epsilon"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not 0 < value < np.inf:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+            number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            if not number or not ((low <= value if "[" in closed else low < value)
+                                  and (value <= high if "]" in closed else value < high)):
+                interval = f"{closed[0]}{low}, {high}{closed[1]}"
+                raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
         if self.early_stopping and self.validation_fraction == 0:
             raise ValueError("validation_fraction must be > 0 with early_stopping=True")
-        return self._hidden_sizes()
+        self._hidden_sizes()
 
     def _network(self, n_in, n_out, loss, seed):
-        hidden = self._check_params()
+        hidden = self._hidden_sizes()
         activation = ACTIVATIONS[self.activation]
         init = "he" if self.activation == "relu" else "glorot"
         layers, width = [], n_in
@@ -201,6 +202,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def fit(self, X, y):
         """X: (m, n_features); y: (m,) labels. Returns self."""
+        self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -246,6 +248,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def fit(self, X, y):
         """X: (m, n_features); y: (m,) or (m, k). Returns self."""
+        self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
         targets = y.reshape(len(y), -1)
         return self._train(X, y, targets, targets.shape[1], MeanSquaredError(), "r2",
