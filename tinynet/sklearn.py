@@ -144,7 +144,7 @@ class _BaseMLP(BaseEstimator):
         # scikit-learn's (and torch's) velocity is Σ μ^k·lr·g, tinynet's carries a factor 1 − μ.
         return Momentum(lr=lr / (1 - self.momentum), beta=self.momentum)
 
-    def _train(self, X, y, targets, n_out, loss, metric, stratify):
+    def _train(self, X, targets, n_out, loss, metric, stratify):
         """Build ``network_``, train it, set the fitted attributes; ``targets``: what the loss
         takes, ``metric``: the History key early stopping watches."""
         rng = check_random_state(self.random_state)
@@ -212,7 +212,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                              f"class only: {self.classes_[0]!r}")
         binary = len(self.classes_) == 2
         loss = SigmoidCrossEntropy() if binary else SoftmaxCrossEntropy()
-        return self._train(X, y, encoded, 1 if binary else len(self.classes_), loss,
+        return self._train(X, encoded, 1 if binary else len(self.classes_), loss,
                            "accuracy", stratify=encoded)
 
     def encode(self, y):
@@ -251,7 +251,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
         targets = y.reshape(len(y), -1)
-        return self._train(X, y, targets, targets.shape[1], MeanSquaredError(), "r2",
+        return self._train(X, targets, targets.shape[1], MeanSquaredError(), "r2",
                            stratify=None)
 
     def predict(self, X):
