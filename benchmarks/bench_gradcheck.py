@@ -6,7 +6,11 @@ Compared in the same run with
   checked parameter to all 235,146;
 - the course's loop (gradient_check_n: a Python loop over θ, two full forward passes per
   entry), timed on a subset of entries and extrapolated the same way;
-- tinynet's fast screen (mode="screen") on the correct net and on planted bugs.
+- tinynet's fast screen (mode="screen") on the correct net and on planted bugs;
+- a batch-norm network, 64-64-BN-ReLU-64-BN-ReLU-10, batch 256: tinynet's full check
+  against torch.autograd.gradcheck(fast_mode=False) on every parameter (measured, not
+  extrapolated: torch takes about 5 minutes here), and the classic batch-norm backward bug
+  (mean and variance treated as constants) caught by the full check.
 
     python benchmarks/bench_gradcheck.py [--course-entries 300]
 """
@@ -89,6 +93,60 @@ class ForgetsM(tn.SoftmaxCrossEntropy):
         return dscores * dscores.shape[0]
 
 
+class BatchNormConstantStats(tn.BatchNorm):
+    """The classic bug: backward treats the batch mean and variance as constants."""
+
+    def backward(self, dout):
+        self.grads["gamma"] = (dout * self.xhat).sum(axis=0)
+        self.grads["beta"] = dout.sum(axis=0)
+        return dout * self.params["gamma"] * self.inv_std
+
+
+def make_bn_net(norm=tn.BatchNorm):
+    return tn.Network([tn.Dense(64, 64), norm(64), tn.ReLU(), tn.Dense(64, 64), tn.BatchNorm(64),
+                       tn.ReLU(), tn.Dense(64, 10)], loss=tn.SoftmaxCrossEntropy(), seed=0)
+
+
+def torch_slow_batchnorm(net, X, y):
+    """torch.autograd.gradcheck, fast_mode=False, every parameter of the batch-norm net."""
+    import torch
+    import torch.nn.functional as F
+    names = list(net.parameters())
+    p = [torch.tensor(v.copy(), requires_grad=True) for v in net.parameters().values()]
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+
+    def f(W1, b1, g2, be2, W3, b3, g4, be4, W5, b5):
+        h = F.relu(F.batch_norm(Xt @ W1.T + b1, None, None, g2, be2, training=True, eps=1e-5))
+        h = F.relu(F.batch_norm(h @ W3.T + b3, None, None, g4, be4, training=True, eps=1e-5))
+        return F.cross_entropy(h @ W5.T + b5, yt)
+
+    assert names == ["W1", "b1", "gamma2", "beta2", "W3", "b3", "gamma4", "beta4", "W5", "b5"]
+    return timed(lambda: torch.autograd.gradcheck(f, tuple(p), eps=1e-6, atol=1e-5, rtol=1e-3,
+                                                  fast_mode=False))
+
+
+def batchnorm_section():
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(256, 64)), rng.integers(0, 10, size=256)
+    net = make_bn_net()
+    print(f"\nbatch-norm network 64-64-BN-ReLU-64-BN-ReLU-10, batch 256, float64: "
+          f"{net.n_params:,} parameters")
+    full_s, report = timed(lambda: net.check_gradients(X, y, progress=False))
+    print(f"{'tinynet full (the default mode here)':<38} {full_s:>8.2f} s  "
+          f"{report.difference:.2e}, passed={report.passed}")
+    try:
+        torch_s, ok = torch_slow_batchnorm(net, X, y)
+        print(f"{'torch gradcheck, fast_mode=False':<38} {torch_s:>8.2f} s  every parameter, "
+              f"ok={ok}; tinynet is {torch_s / full_s:.0f}x faster")
+    except ImportError:
+        print("torch is not installed: skipping torch.autograd.gradcheck")
+    buggy = make_bn_net(BatchNormConstantStats)
+    seconds, r = timed(lambda: buggy.check_gradients(X, y, progress=False))
+    mark = "caught" if set(r.failed) == {"W1", "b1"} else "MISSED/WRONG"
+    print(f"{'BN2 backward, constant mean/variance':<38} {seconds:>8.2f} s  failed blocks "
+          f"{', '.join(r.failed)}: {mark}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course-entries", type=int, default=300)
@@ -141,6 +199,7 @@ def main():
         seconds, r = timed(lambda: bugged.check_gradients(X, y, mode="screen", progress=False))
         mark = "caught" if set(r.failed) == expected else "MISSED/WRONG"
         print(f"{name:<34} {seconds:>8.2f}  {', '.join(r.failed):<28} {mark}")
+    batchnorm_section()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pytest
+from notebook_claims import CLAIMS
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -66,22 +67,61 @@ def python3_kernel():
     return "python3"
 
 
+_EXECUTED = {}   # path -> (executed notebook, seconds, {claim: True or what went wrong})
+
+CLAIM_CELL = """\
+def _holds(expression):
+    try:
+        return bool(eval(expression, globals()))
+    except Exception as error:
+        return f"{{type(error).__name__}}: {{error}}"
+print("CLAIMS:", repr({{expression: _holds(expression) for expression in {expressions!r}}}))
+"""
+
+
+def execute(path, kernel_name):
+    """Run the notebook top to bottom in a fresh kernel, once per session, then evaluate its
+    CLAIMS in the same kernel (an extra last cell that is not part of the notebook)."""
+    if path not in _EXECUTED:
+        nb = read(path)
+        expressions = [expression for _, expression in CLAIMS.get(path.stem, ())]
+        nb.cells.append(nbformat.v4.new_code_cell(CLAIM_CELL.format(expressions=expressions)))
+        client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=kernel_name,
+                                         resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+        # The kernel inherits this environment: without MPLBACKEND (CI sets Agg) ipykernel picks
+        # the inline backend, as in a browser session.
+        with pytest.MonkeyPatch.context() as env:
+            env.delenv("MPLBACKEND", raising=False)
+            env.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")   # quiet debugger warning
+            start = time.perf_counter()
+            client.execute()      # a failing cell raises CellExecutionError with its source
+            seconds = time.perf_counter() - start
+        printed = text_of(nb.cells[-1].outputs)
+        results = ast.literal_eval(printed.split("CLAIMS:", 1)[1].strip())
+        nb.cells.pop()
+        _EXECUTED[path] = (nb, seconds, results)
+    return _EXECUTED[path]
+
+
 @parametrize
-def test_notebook_runs_top_to_bottom(path, python3_kernel, monkeypatch):
-    # The kernel inherits this environment: without MPLBACKEND (CI sets Agg) ipykernel picks the
-    # inline backend, as in a browser session.
-    monkeypatch.delenv("MPLBACKEND", raising=False)
-    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")   # quiet debugger warning
-    nb = read(path)
-    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=python3_kernel,
-                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
-    start = time.perf_counter()
-    client.execute()          # a failing cell raises CellExecutionError with its source
-    seconds = time.perf_counter() - start
+def test_notebook_runs_top_to_bottom(path, python3_kernel):
+    nb, seconds, _ = execute(path, python3_kernel)
     assert seconds < TIME_LIMIT, f"{path.name} took {seconds:.0f} s, over the {TIME_LIMIT} s budget"
     assert any(out.get("output_type") == "display_data" and "image/png" in out.get("data", {})
                for cell in code_cells(nb) for out in cell.outputs), \
         f"{path.name} drew no inline figure when executed"
+
+
+@parametrize
+def test_notebook_lessons_hold_when_executed_here(path, python3_kernel):
+    """Every conclusion a notebook states holds on this machine, in a fresh run (see CLAIMS)."""
+    assert path.stem in CLAIMS, f"{path.name}: list the conclusions its prose states in CLAIMS"
+    _, _, results = execute(path, python3_kernel)
+    broken = [f"{text}: {expression}  ->  {results[expression]}"
+              for text, expression in CLAIMS[path.stem] if results[expression] is not True]
+    assert not broken, (f"{path.name}: a lesson does not hold in this run (OPENBLAS_CORETYPE="
+                        f"{os.environ.get('OPENBLAS_CORETYPE', 'default')}):\n  "
+                        + "\n  ".join(broken))
 
 
 # ---------------------------------------------------------------------------- static rules

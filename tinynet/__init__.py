@@ -10,6 +10,7 @@ from . import datasets, optim, plot
 from .checking import GradCheckReport, check_gradients, check_layer, gradcheck
 from .layers import Activation, Dense, Dropout, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidCrossEntropy, SoftmaxCrossEntropy
+from .monitor import ActivationMonitor
 from .network import Network
 from .normalization import BatchNorm, LayerNorm
 from .optim import (SGD, Adam, InverseTimeDecay, Momentum, Optimizer, RMSProp,
@@ -30,7 +31,7 @@ __all__ = [
     "SGD", "Momentum", "RMSProp", "Adam", "Optimizer",
     "InverseTimeDecay", "ScheduledInverseTimeDecay", "StepDecay",
     "check_gradients", "check_layer", "gradcheck", "GradCheckReport",
-    "Callback", "EarlyStopping", "GradientCheck", "GradientCheckFailed", "GradientNormMonitor",
+    "ActivationMonitor", "Callback", "EarlyStopping", "GradientCheck", "GradientCheckFailed", "GradientNormMonitor",
     "History",
     "ModelFileError", "load", "register_layer",
 ]

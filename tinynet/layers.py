@@ -73,6 +73,12 @@ class Layer:
     - ``slopes(x)``: for a piecewise-linear element-wise layer, dA/dZ between kinks; lets
       the checker propagate a perturbation through the layer as an exact linear map.
     - ``rowwise``: True when forward treats each example on its own (see below).
+    - ``elementwise``: True when output[i, j] depends on input[i, j] alone.
+
+    ``rowwise``, ``elementwise`` and ``slopes`` are claims about ``forward`` that let the
+    gradient checker take faster paths. A subclass that writes its own ``forward`` does not
+    inherit them (its ``rowwise`` and ``elementwise`` are reset to False unless it sets them
+    itself), and the checker verifies every claim against ``forward`` before using it.
     - ``penalized``: names of the parameters the L2 penalty applies to.
     - ``out_features(n_in)``: the output width for an input width, to validate a
       Network's layer sizes; return None when it cannot be known.
@@ -85,6 +91,15 @@ class Layer:
     # may stack many perturbed batches into one call. Leave False for layers that mix
     # examples (batch normalization) or are unsure.
     rowwise = False
+    elementwise = False
+
+    def __init_subclass__(cls, **kwargs):
+        # The claims describe forward: a new forward starts without them.
+        super().__init_subclass__(**kwargs)
+        if "forward" in vars(cls):
+            for claim in ("rowwise", "elementwise"):
+                if claim not in vars(cls):
+                    setattr(cls, claim, False)
 
     def __init__(self):
         self._params = ParamDict(self, "params")
@@ -270,6 +285,8 @@ class Activation(Layer):
 class ReLU(Activation):
     """A = max(Z, 0)."""
 
+    elementwise = rowwise = True
+
     def forward(self, x, training=False):
         self.x = x
         return np.maximum(x, 0)
@@ -288,6 +305,8 @@ class ReLU(Activation):
 
 class LeakyReLU(Activation):
     """A = Z if Z > 0 else alpha·Z."""
+
+    elementwise = rowwise = True
 
     def __init__(self, alpha=0.01):
         super().__init__()
@@ -318,6 +337,8 @@ class LeakyReLU(Activation):
 class Tanh(Activation):
     """A = tanh(Z)."""
 
+    elementwise = rowwise = True
+
     def forward(self, x, training=False):
         self.out = np.tanh(x)
         return self.out
@@ -335,6 +356,8 @@ def sigmoid(z):
 
 class Sigmoid(Activation):
     """A = 1 / (1 + e^-Z), computed without overflow for large |Z|."""
+
+    elementwise = rowwise = True
 
     def forward(self, x, training=False):
         self.out = sigmoid(x)
@@ -376,6 +399,8 @@ class Dropout(Activation):
 
     The mask is drawn from ``self.rng``, a child of the network's generator.
     """
+
+    elementwise = rowwise = True     # per entry, given the mask (the checker handles the mask)
 
     def __init__(self, keep_prob=0.5):
         super().__init__()

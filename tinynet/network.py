@@ -7,6 +7,7 @@ C order (element for element the course's ``dictionary_to_vector`` and PyTorch's
 optimizer updates the whole model with one vectorized step.
 """
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,7 @@ class Network:
         children = np.random.SeedSequence(seed).spawn(len(layers) + 1)
         self.rng = np.random.default_rng(children[0])
         for layer, child in zip(layers, children[1:]):
+            layer._network = weakref.ref(self)    # one network per layer object, see _check_layers
             layer.rng = np.random.default_rng(child)
             layer.reset_parameters(layer.rng)
             for name, array in layer.buffers.items():   # buffers follow the network's dtype
@@ -84,6 +86,9 @@ class Network:
         for i, layer in enumerate(layers):
             if hasattr(layer, "need_input_grad"):
                 layer.need_input_grad = i > self._first_param_layer
+        # None, or {"out": {}, "grad": {}} while an ActivationMonitor samples a step: the forward
+        # pass then files each layer's output under its index, backprop the gradient reaching it.
+        self._tap = None
 
     # ---- the flat buffers -------------------------------------------------------------
     # Assigning ``net.params = theta`` copies theta in: rebinding the attribute would
@@ -168,9 +173,11 @@ class Network:
 
     # ---- forward and backward ---------------------------------------------------------
     def _forward(self, X, training):
-        out = X
-        for layer in self.layers:
+        out, tap = X, self._tap
+        for i, layer in enumerate(self.layers):
             out = layer.forward(out, training=training)
+            if tap is not None:
+                tap["out"][i] = out
         return out
 
     def _targets(self, y, m):
@@ -198,17 +205,23 @@ class Network:
     def _cost_and_grad(self, X, y):
         """Forward in training mode, then backward into ``self.grads`` (no checks)."""
         J = self._cost(X, y, training=True)
+        self._backward(X.shape[0])
+        return J
+
+    def _backward(self, m):
+        """Backprop from the loss of the last forward pass into ``self.grads`` (m: its rows)."""
         if self._zero_grads:  # so a custom layer that accumulates still gives one gradient
             self.grads.fill(0)
-        dout = self.loss.backward()
-        for layer in reversed(self.layers[self._first_param_layer:]):
-            dout = layer.backward(dout)
+        dout, tap = self.loss.backward(), self._tap
+        for i in range(len(self.layers) - 1, self._first_param_layer - 1, -1):
+            if tap is not None:
+                tap["grad"][i] = dout
+            dout = self.layers[i].backward(dout)
         if self.penalty is not None:
             weights = self._penalty_weights()
-            for (layer, key), dW in zip(self._penalized, self.penalty.backward(weights, X.shape[0])):
+            for (layer, key), dW in zip(self._penalized, self.penalty.backward(weights, m)):
                 g = layer.grads[key]
                 np.add(g, dW, out=g)
-        return J
 
     def forward(self, X, training=False):
         """X: (m, n_inputs) -> the raw scores (m, n_outputs) of the last layer."""
@@ -296,8 +309,10 @@ class Network:
         rows = []
         for i, layer in enumerate(self.layers):
             blocks = by_layer.get(i, [])
-            shapes = ", ".join([f"{b.name} {b.shape}" for b in blocks]
-                               + [f"{name} {a.shape} (buffer)" for name, a in layer.buffers.items()])
+            shapes = ", ".join(f"{b.name} {b.shape}" for b in blocks)
+            if layer.buffers:                # state that is not a parameter: not counted
+                shapes += "; buffers " + ", ".join(f"{name} {a.shape}"
+                                                   for name, a in layer.buffers.items())
             count = sum(b.stop - b.start for b in blocks)
             rows.append((f"{i}", repr(layer), shapes, f"{count:,}" if blocks else ""))
         widths = [max(len(r[k]) for r in rows) for k in range(4)]
@@ -338,6 +353,12 @@ def _check_layers(layers):
             raise ValueError(f"layers[{i}] ({layer!r}) appears twice in the list; "
                              "create a separate layer object for each position")
         seen.add(id(layer))
+        owner = layer.__dict__.get("_network")
+        owner = owner() if owner is not None else None
+        if owner is not None and any(mine is layer for mine in owner.layers):
+            raise ValueError(f"layers[{i}] ({layer!r}) already belongs to another Network: its "
+                             "parameters live in that network's buffer, and taking it would "
+                             "re-initialize them; create a new layer object for this network")
 
 
 def _check_loss(loss):

@@ -87,13 +87,14 @@ class BatchNorm(_Normalization):
             if m < 2:
                 raise ValueError(
                     f"{self} in training mode needs at least 2 examples to compute batch "
-                    f"statistics, got x.shape == {x.shape}; use training=False (the running "
-                    "statistics) for a single example, or a batch_size of 2 or more")
+                    f"statistics, got x.shape == {x.shape}; for a single example use "
+                    "training=False (the running statistics); in fit, choose a batch_size that "
+                    "does not leave a last mini-batch of one example (m % batch_size == 1)")
             mean, var = x.mean(axis=0), x.var(axis=0)
-            keep = 1 - self.momentum
-            self.buffers["running_mean"] = keep * self.buffers["running_mean"] + self.momentum * mean
-            self.buffers["running_var"] = (keep * self.buffers["running_var"]
-                                           + self.momentum * var * (m / (m - 1)))
+            keep, running = 1 - self.momentum, self.buffers
+            running["running_mean"] = keep * running["running_mean"] + self.momentum * mean
+            running["running_var"] = (keep * running["running_var"]
+                                      + self.momentum * var * (m / (m - 1)))
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
         self.training = training

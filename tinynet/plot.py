@@ -11,8 +11,8 @@ import numpy as np
 
 from .checking.policy import BANDS
 
-__all__ = ["decision_boundary", "history", "gradcheck_report", "gradient_norms", "eps_sweep",
-           "eps_sweep_errors", "network", "VERDICT_BANDS"]
+__all__ = ["decision_boundary", "history", "gradcheck_report", "gradient_norms", "activations",
+           "eps_sweep", "eps_sweep_errors", "network", "VERDICT_BANDS"]
 
 # The course's verdict bands for a relative difference (one copy: tinynet.checking.policy).
 VERDICT_BANDS = tuple((limit, word, color) for (limit, word), color in zip(
@@ -150,6 +150,100 @@ def gradient_norms(monitor, ax=None):
     ax.set_ylabel("‖dθ‖₂ of the block")
     ax.set_title("gradient norms per block")
     ax.legend(fontsize="small", ncol=2)
+    return fig
+
+
+def activations(source, X=None, y=None, axes=None, bins=50):
+    """Per-layer histograms of activations and gradients, and the monitor's curves.
+
+    source: an ActivationMonitor that has recorded steps, or a Network, measured on X (and y for
+    the gradients) with ``ActivationMonitor().measure(net, X, y)``. Draws the histograms of each
+    watched layer's output and of the gradient reaching it at the latest sample (makemore part
+    3's plots); for a monitor that watched training, also per layer over the steps: the share of
+    saturated (Tanh, Sigmoid, solid) and dead (ReLU, dashed) units, the std of the outputs, the
+    std of their gradients, and per weight matrix the update-to-data ratio ‖Δθ‖/‖θ‖ (1-D blocks
+    such as biases are left out: they start at 0). axes: 2 axes (histograms only) or 6 to draw into; default a new
+    figure. -> the Figure.
+    """
+    from .monitor import ActivationMonitor
+    from .network import Network
+    if isinstance(source, Network):
+        if X is None:
+            raise ValueError("activations(net, X, y=None): a Network is measured on inputs X")
+        source = ActivationMonitor().measure(source, X, y)
+    elif not isinstance(source, ActivationMonitor):
+        raise TypeError("activations needs an ActivationMonitor or a Network, got "
+                        f"{type(source).__name__}")
+    monitor = source
+    if not monitor.steps or not monitor.names:
+        raise ValueError("the ActivationMonitor has recorded nothing: pass it to fit(callbacks=[...]) "
+                         "or call its measure(net, X, y) first"
+                         if not monitor.steps else "the ActivationMonitor watches no layer")
+    curves = any(step is not None for step in monitor.steps)
+    n_axes = 6 if curves else 2
+    if axes is None:
+        import matplotlib.pyplot as plt
+        fig, axes = plt.subplots(3 if curves else 1, 2, figsize=(11, 10 if curves else 3.5),
+                                 squeeze=False)
+        fig.set_layout_engine("constrained")
+    axes = list(np.ravel(axes))
+    if len(axes) != n_axes:
+        raise ValueError(f"activations draws into {n_axes} axes here, got {len(axes)}")
+    fig = axes[0].figure
+
+    def histogram(ax, arrays, title, describe):
+        for i, name in monitor.names.items():
+            a = arrays.get(i)
+            if a is None:
+                continue
+            counts, edges = np.histogram(np.asarray(a, dtype=np.float64), bins=bins)
+            ax.plot((edges[:-1] + edges[1:]) / 2, counts / counts.sum(),
+                    label=f"{name}: {describe(i, a)}")
+        ax.set_title(title)
+        ax.set_ylabel("share of values")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="x-small")
+
+    def activation_label(i, a):
+        text = f"mean {monitor.mean[i][-1]:+.2f}, std {monitor.std[i][-1]:.2f}"
+        if i in monitor.saturated:
+            text += f", saturated {monitor.saturated[i][-1]:.0%}"
+        if i in monitor.dead:
+            text += f", dead {monitor.dead[i][-1]:.0%}"
+        return text
+
+    histogram(axes[0], monitor.values, "activations (outputs of the layers)", activation_label)
+    axes[0].set_xlabel("value")
+    histogram(axes[1], monitor.grads, "gradients reaching those outputs",
+              lambda i, g: f"std {monitor.grad_std[i][-1]:.2e}")
+    axes[1].set_xlabel("dJ/d(output)")
+    if not curves:
+        return fig
+
+    steps = np.array([np.nan if s is None else s for s in monitor.steps], dtype=np.float64)
+
+    def curve(ax, series, title, ylabel, log=False, names=None, dashed=()):
+        for key, values in series.items():
+            ax.plot(steps, values, "--" if key in dashed else "-",
+                    label=names[key] if names else key)
+        ax.set_title(title)
+        ax.set_xlabel("training step")
+        ax.set_ylabel(ylabel)
+        if log:
+            ax.set_yscale("log")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="x-small", ncol=2)
+
+    curve(axes[2], {**monitor.saturated, **monitor.dead}, "saturated (solid) / dead (dashed)",
+          "share of units", names=monitor.names, dashed=monitor.dead)
+    axes[2].set_ylim(-0.02, 1.02)
+    curve(axes[3], monitor.std, "std of the activations", "std", names=monitor.names)
+    curve(axes[4], monitor.grad_std, "std of the gradients", "std", log=True,
+          names=monitor.names)
+    weights = {name: np.maximum(values, FLOOR) for name, values in monitor.update_ratio.items()
+               if len(monitor.shapes[name]) >= 2}
+    curve(axes[5], weights, "update / data ratio ‖Δθ‖ / ‖θ‖", "ratio", log=True)
+    axes[5].axhline(1e-3, color="gray", linestyle=":", linewidth=1)
     return fig
 
 

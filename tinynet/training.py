@@ -95,12 +95,22 @@ class Callback:
     """Base class for callbacks: override the hooks you need.
 
     ``on_train_begin(net, history)``: before the first epoch (after every argument is checked).
+    ``on_batch_begin(net, step)``: before the forward pass of training step ``step`` (0-based,
+    counted across epochs). ``on_batch_end(net, step, logs)``: after that step's optimizer
+    update; ``logs`` is {"loss": the batch's J}. ``fit`` calls the two batch hooks only on
+    callbacks that override one of them, so the others cost nothing per step.
     ``on_epoch_end(net, epoch, logs)``: after epoch ``epoch`` (0-based); ``logs`` is that
     epoch's metrics {"loss": ..., ...}; return True to stop training.
     ``on_train_end(net, history)``: after the last epoch (not called when training fails).
     """
 
     def on_train_begin(self, net, history):
+        pass
+
+    def on_batch_begin(self, net, step):
+        pass
+
+    def on_batch_end(self, net, step, logs):
         pass
 
     def on_epoch_end(self, net, epoch, logs):
@@ -302,6 +312,9 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
     for callback in callbacks:
         callback.on_train_begin(net, history)
 
+    per_batch = [c for c in callbacks if _overrides(c, "on_batch_begin")
+                 or _overrides(c, "on_batch_end")]
+    step_count = 0
     params, grads = net.params, net.grads
     optimizer._check(params, grads)  # once: the buffers are the same for every batch
     cost_and_grad, step, score = net._cost_and_grad, optimizer._step_checked, net.loss.score
@@ -323,12 +336,17 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
                 total = correct = 0.0
                 for b, (s, size) in enumerate(zip(slices, sizes)):
                     yb = ys[s]
+                    for callback in per_batch:
+                        callback.on_batch_begin(net, step_count)
                     J = cost_and_grad(Xs[s], yb)
                     if not math.isfinite(J):
                         _diverged(net, optimizer, start_params, history, epoch, b, len(slices), J)
                     total += J * size
                     correct += score(net.last_scores, yb) * size
                     step(params, grads)
+                    for callback in per_batch:
+                        callback.on_batch_end(net, step_count, {"loss": J})
+                    step_count += 1
                 if not np.isfinite(params).all():
                     _diverged(net, optimizer, start_params, history, epoch, len(slices) - 1,
                               len(slices), math.nan)
@@ -356,10 +374,15 @@ def fit(net, X, y, epochs=1, batch_size=None, optimizer=None, shuffle=True,
                     break
     finally:
         bar.close()
+        net._tap = None  # an ActivationMonitor's recording never outlives a failed step
 
     for callback in callbacks:
         callback.on_train_end(net, history)
     return history
+
+
+def _overrides(callback, hook):
+    return getattr(type(callback), hook) is not getattr(Callback, hook)
 
 
 def _diverged(net, optimizer, start_params, history, epoch, batch, n_batches, J):

@@ -143,11 +143,13 @@ for ax, (name, J) in zip(axes, surfaces.items()):
     ax.set_title(f"J(w₁, w₂): {name}")
 plt.tight_layout()
 plt.show()
+rises = {}
 for name, J in surfaces.items():
     i, j = np.unravel_index(J.argmin(), J.shape)
     # how fast J rises from the grid minimum, one grid step along w1 and along w2
     rise_w1 = J[i, j + 1] - J[i, j]
     rise_w2 = J[i + 1, j] - J[i, j]
+    rises[name] = (rise_w1, rise_w2)
     print(f"{name:<20} minimum of the grid at w = ({w1[j]:.2f}, {w2[i]:.2f}); one grid step from it "
           f"raises J by {rise_w1:.2e} along w1 and {rise_w2:.2e} along w2")
 

@@ -39,8 +39,9 @@ import tinynet as tn
 #
 # Two optional pieces: `out_features` tells the `Network` the output width (it checks the sizes of
 # consecutive layers), and `rowwise = True` says that every example is processed on its own, which
-# lets the gradient checker stack many perturbed copies of the batch into one call (faster).
-# `get_config` returns the constructor arguments, for saving (section 4).
+# lets the gradient checker stack many perturbed copies of the batch into one call (faster; the
+# checker tests the claim against `forward` before it uses it, see section 4).
+# `get_config` returns the constructor arguments, for saving (section 5).
 
 # %%
 def sigmoid(z):
@@ -142,13 +143,15 @@ plt.show()
 # ## 3. Layers with kinks, and the `kinks` hook
 #
 # Some layers are not differentiable everywhere: ReLU at 0, `|x|` at 0, a hinge. If a ±ε step
-# crosses such a point the numeric estimate is wrong even though `backward` is right. tinynet's
-# checker asks each layer where its kinks are through the hook `kinks(x)`: return an array shaped
-# like `x` whose **sign** tells which side of a kink each input is on (zero exactly at one), and the
-# checker then takes the one-sided estimate from the side that did not cross, or leaves the entry
-# out when both sides crossed, and reports it as a kink, not as a bug. Here is a home-made ReLU,
-# checked on an input with one entry exactly at 0 and one within ε of it, without and with the hook.
-# (`tn.Activation` is the base class for element-wise layers without parameters.)
+# crosses such a point the two-sided estimate is wrong even though `backward` is right. tinynet's
+# checker sees it in J itself: a kink inside the step *bends* J, so `J(x + ε) − J(x)` and
+# `J(x) − J(x − ε)` give two different one-sided slopes. At such an entry `backward` must give a
+# value between the two slopes (a *subgradient*): then the entry is counted as a kink, not
+# compared; outside them it is a bug. A layer may also say where its kinks are through the hook
+# `kinks(x)`: an array shaped like `x` whose **sign** tells which side of a kink each input is on
+# (zero exactly at one). Here is a home-made ReLU, checked on an input with one entry exactly at 0
+# and one within ε of it, without and with the hook. (`tn.Activation` is the base class for layers
+# without parameters whose output has the input's shape.)
 
 # %%
 class MyReLU(tn.Activation):
@@ -165,10 +168,15 @@ class MyReLUWithKinks(MyReLU):
         return x                               # the kink is at x = 0: the sign of x is the side
 
 
+class MyReLUWrong(MyReLUWithKinks):
+    def backward(self, dout):
+        return dout * (self.x >= 0) * 2        # BUG: a factor 2
+
+
 x_kink = rng.normal(size=(4, 3))
 x_kink[0, 0] = 0.0                             # exactly on the kink
 x_kink[2, 1] = 3e-7                            # within ε = 1e-6 of it
-for candidate in (MyReLU(), MyReLUWithKinks()):
+for candidate in (MyReLU(), MyReLUWithKinks(), MyReLUWrong()):
     report = tn.check_layer(candidate, x_kink)
     print(f"--- {type(candidate).__name__}: passed = {report.passed}")
     print(report)
@@ -177,15 +185,71 @@ for candidate in (MyReLU(), MyReLUWithKinks()):
 # %% [markdown]
 # ### What you should see
 #
-# Without the hook the check of `MyReLU` fails on `x`, and the worst entry in its table, `[2, 1]`,
-# is the one we placed within ε of the kink: the step `x − ε` lands on the flat side, so the numeric
-# estimate is only a fraction of the upstream gradient while `backward` gives all of it. (At the
-# entry placed exactly on 0, `backward` gives 0 and the numeric estimate half of the upstream
-# gradient.) With `kinks` the same `backward` passes: 10 of the 12 entries were compared, and the
-# "kinks" column counts the two that were set aside. A layer that really is
-# wrong still fails: the hook excuses only entries whose step crossed a kink.
+# `MyReLU` and `MyReLUWithKinks` both pass, and the "kinks" column counts the two entries we placed
+# on and next to the kink: their `backward` values lie between the two one-sided slopes. The hook
+# is not what excuses them; J is. `MyReLUWrong` fails: a kink excuses only a value between the
+# slopes, and the other entries are compared as usual.
 #
-# ## 4. Train a network with the layer, check it whole, save it
+# ## 4. A layer that claims too much
+#
+# To be fast, the network check may use what a layer says about its `forward`: `rowwise = True`
+# (every example is treated on its own, so many perturbed batches can be stacked into one call),
+# `elementwise = True` (output column j depends on input column j only), `slopes(x)` (the layer is
+# linear between its kinks). A claim that is false would make the checker compute the wrong
+# numbers, so it never takes one on trust: a class that writes its own `forward` does not inherit
+# the claims of its parent, and a claim it declares is tested against its `forward` first (a few
+# calls of that one layer). A claim that fails is not used, and the report says so in a note.
+#
+# Here is a layer that subtracts the **batch** mean, `x − mean over the examples of x`, whose
+# author thought of it as "an activation" and declared both claims. It mixes the examples, so
+# neither claim is true. Its correct backward is `dout − mean over the examples of dout`; the
+# buggy version treats the mean as a constant, the classic batch-norm mistake.
+
+# %%
+class BatchCentre(tn.Layer):
+    rowwise = True            # wrong: the mean is over the batch
+    elementwise = True        # wrong too
+
+    def forward(self, x, training=False):
+        return x - x.mean(axis=0)
+
+    def backward(self, dout):
+        return dout - dout.mean(axis=0)
+
+    def out_features(self, n_in):
+        return n_in
+
+
+class BatchCentreMeanAsConstant(BatchCentre):
+    def backward(self, dout):
+        return dout                            # BUG: the mean depends on x too
+
+
+print("Activation subclass with its own forward: rowwise =", MyReLU.rowwise,
+      " elementwise =", MyReLU.elementwise)
+X_small = rng.normal(size=(8, 4))
+y_small = rng.integers(0, 3, size=8)
+for layer in (BatchCentre(), BatchCentreMeanAsConstant()):
+    net_c = tn.Network([tn.Dense(4, 6), tn.Tanh(), layer, tn.Dense(6, 3)],
+                       loss=tn.SoftmaxCrossEntropy(), seed=0)
+    report = net_c.check_gradients(X_small, y_small)
+    print(f"--- {type(layer).__name__}: passed = {report.passed}, failed blocks = {report.failed}")
+    print(report)
+    print()
+
+# %% [markdown]
+# ### What you should see
+#
+# - `MyReLU` (an `Activation` subclass with its own `forward`) has `rowwise` and `elementwise`
+#   False: the claims of `tn.Activation` describe no particular `forward`, so they are not inherited.
+# - `BatchCentre` passes, with two notes: its `elementwise` and `rowwise` claims failed their tests,
+#   and the layer was checked on the plain path (one perturbed batch per call).
+# - `BatchCentreMeanAsConstant` fails on `W1` and `b1`, the blocks below it: its wrong input
+#   gradient reaches them. Had the checker trusted `rowwise = True` and stacked many perturbed
+#   batches into one call, the batch mean would have hardly moved, the numeric side would have
+#   treated it as a constant too, and the bug would have passed.
+#
+# ## 5. Train a network with the layer, check it whole, save it
 #
 # Once the layer passes alone, put it in a `Network`. Its parameter gets a course-style name from
 # its position: `beta` in the second layer that has parameters is `beta2`. Then check the whole

@@ -81,9 +81,12 @@ plt.show()
 # - The cost falls quickly over the first thousand iterations, then slowly; the course prints the
 #   same "Cost after iteration i" lines and reports about 90% accuracy. Ours is printed above (our
 #   flower is regenerated from the same recipe, not the course's exact points).
-# - The decision boundary is curved: it wraps around the petals, which the straight line of
-#   logistic regression could not do: each tanh unit contributes one soft straight edge, and the
-#   output layer combines them.
+# - The decision boundary is made of straight lines through the centre of the flower, which cut
+#   the plane into wedges of alternating class, each wedge holding the petals of one class:
+#   something the single straight line of logistic regression could not do. Each tanh unit
+#   contributes one soft straight edge (where its `z[1]` changes sign) and the output layer
+#   combines them. The points left on the wrong side lie near the centre, where the petals of
+#   both classes meet.
 #
 # Before trusting any of this we can ask the checker whether backpropagation is right for this
 # network (the course's gradient-checking lesson, applied here):
@@ -117,15 +120,16 @@ plt.show()
 #
 # The course's reading of this experiment holds here too:
 #
-# - **1 and 2 units** are too few: the boundary is nearly a line or a single bend, and the accuracy
-#   stays far below the others (the course reports under 70% for both).
-# - From **3 or 4 units** on the network captures the petals and the accuracy jumps (about 90% or
+# - **1 and 2 units** are too few: the boundary is a single straight line (1 unit) or one wedge
+#   (2 units), and the accuracy stays far below the others (the course reports under 70% for both).
+# - From **3 or 4 units** on the wedges line up with the petals and the accuracy jumps (about 90% or
 #   more in the course).
-# - **Larger models** (20, 50 units) fit the training set at least as well, and their boundaries
-#   start to bend around individual noisy points (see the small island near the centre for 50
-#   units): on held-out data that is overfitting.
-#   The course notes that regularization lets one use such large models without overfitting, and
-#   finds the best size around `n_h = 5`.
+# - **Larger models** (20, 50 units) fit the training set about as well as 4 units (within a couple
+#   of points), with nearly the same wedges: on this data, more units buy little. Where they
+#   differ, it is by small extra bends near the centre, around a few individual points; on
+#   held-out data such bends are overfitting. The course notes that regularization lets one use
+#   large models without overfitting, and finds the best size around `n_h = 5`.
 #
-# All accuracies here are on the training set, like the course's; the next course (regularization,
-# initialization, optimization: notebooks 05 and 07) is about what happens beyond it.
+# All accuracies here are on the training set, like the course's; what happens beyond it is the
+# subject of Course 2: initialization (notebook 02), regularization (notebook 03), input
+# normalization (04), vanishing and exploding gradients (05) and optimization (07).

@@ -14,8 +14,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ..layers import Dropout
-from .estimate import combine, round_off
-from .plan import Plan
+from ..losses import MeanSquaredError
+from .estimate import CROSSED, DEFAULT_EPS, judge, kink_code, round_off
+from .layer import checked_input_grad, checked_output, nondeterministic
+from .plan import TRUSTED, Plan
+from .policy import DEFAULT_TOL
 
 CHUNK_FLOATS = 2_000_000           # memory bound of one stacked evaluation (floats)
 SHORTCUT_FLOATS = 20_000_000       # memory bound of the Dense → piecewise-linear → Dense shortcut
@@ -23,9 +26,10 @@ SHORTCUT_FLOATS = 20_000_000       # memory bound of the Dense → piecewise-lin
 
 class NumericResult(NamedTuple):
     """The numeric side for some entries of one block."""
-    estimates: np.ndarray      # (k,) dθ_approx, nan where excluded
+    estimates: np.ndarray      # (k,) dθ_approx (at a kink: the one-sided slope nearer backprop's)
     kinks: np.ndarray          # (k,) Kink codes
     penalty: object            # (k,) the penalty's own numeric gradient, or None if not penalized
+    noise: np.ndarray          # (k,) round-off of each estimate
 
 
 class Engine:
@@ -35,9 +39,24 @@ class Engine:
     from ``rng``). Call ``start(X, y)`` once, then ``numeric`` for any entries.
     """
 
-    def __init__(self, net, theta, dtheta, eps, dropout, rng):
+    def __init__(self, net, theta, dtheta, eps, dropout, rng, tol=DEFAULT_TOL):
         self.net, self.theta, self.dtheta = net, theta, dtheta
-        self.eps, self.dropout, self.rng = eps, dropout, rng
+        self.eps, self.dropout, self.rng, self.tol = eps, dropout, rng, tol
+        self.eps_excess = DEFAULT_EPS / eps
+        self.notes = []
+        # Every layer's generator is put back to this state before each call of its forward:
+        # a layer that draws from self.rng (a custom dropout) is the same function every time.
+        self.frozen = [layer.rng.bit_generator.state for layer in net.layers]
+        self.plan = None
+
+    def _call(self, index, x):
+        """layers[index].forward(x, training=True) with its generator frozen, x protected."""
+        layer = self.net.layers[index]
+        if self.plan is None or not self.plan.trusted[index]:
+            layer.rng.bit_generator.state = self.frozen[index]
+            if self.plan is None or self.plan.in_place[index]:
+                x = x.copy()
+        return layer.forward(x, training=True)
 
     # ---- the base point -------------------------------------------------------------
     def start(self, X, y):
@@ -45,9 +64,27 @@ class Engine:
         net = self.net
         self.y, self.m = y, X.shape[0]
         self.shortcuts = {}        # layer index -> (M, T) or None, see _shortcut
-        self.inputs = []
+        self.kinks_at_zero = {}    # layer index -> bool, see _crossings
+        outputs, in_place = self._forward_once(X)
+        self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
+        self.notes += self.plan.notes
+        losses, magnitude = self._losses(self.scores[None])
+        self.base_losses, self.base_magnitude = losses[0], magnitude[0]   # at θ
+        for layer, state in zip(net.layers, self.frozen):      # the analytic pass draws the same
+            layer.rng.bit_generator.state = state
+        self.J0 = self._analytic(X, y)                         # fills dtheta (bound to net.grads)
+        if not np.array_equal(net.last_scores, self.scores, equal_nan=True):
+            self._name_the_random_layer()
+        # Round-off of one estimate, from the magnitudes J is computed from (see _losses).
+        self.noise = round_off(max(abs(self.J0), self.base_magnitude), self.eps)
+        self.penalized = {(id(layer), key) for layer, key in net._penalized}
+
+    def _forward_once(self, X):
+        """The base point: sets the dropout masks, caches every layer's input (self.inputs)
+        and the scores; -> (every layer's output, the layers that write into their input)."""
+        self.inputs, outputs, in_place = [], [], []
         out = X
-        for layer in net.layers:
+        for index, layer in enumerate(self.net.layers):
             if isinstance(layer, Dropout):
                 if self.dropout == "off":
                     layer.keep_prob = 1.0
@@ -55,34 +92,98 @@ class Engine:
                     keep = self.rng.random(out.shape) < layer.keep_prob
                     layer.frozen_mask = keep / layer.keep_prob
             self.inputs.append(out)
-            out = layer.forward(out, training=True)
+            if type(layer) in TRUSTED:
+                result = layer.forward(out, training=True)
+            else:                   # on the caller's own array, to see whether it writes into it
+                before = out.copy()
+                layer.rng.bit_generator.state = self.frozen[index]
+                result = layer.forward(out, training=True)
+                if not np.array_equal(out, before, equal_nan=True):
+                    in_place.append(index)
+                    # x is cached once per layer that passed it on unchanged (dropout off)
+                    self.inputs = [before if np.shares_memory(a, out) and a.shape == out.shape
+                                   else a for a in self.inputs]
+                    outputs = [before if np.shares_memory(a, out) and a.shape == out.shape
+                               else a for a in outputs]
+                    self.notes.append(
+                        f"layers[{index}] ({layer!r}) writes into its input x inside forward; the "
+                        "checker gave it copies, but in a Network that overwrites what the layers "
+                        "before it computed (write out = x.copy() first, or use np.where)")
+            out = checked_output(f"layers[{index}] ({layer!r})", result, out.shape[0])
+            outputs.append(out)
         self.scores = out
-        self.plan = Plan(net, self.inputs)
-        self.base_losses = self._losses(out[None])[0]          # per-example losses at θ
-        self.J0 = net._cost_and_grad(X, y)                     # fills dtheta (bound to net.grads)
-        # Round-off noise of one numeric estimate: J is a sum of terms of size ~|loss|.
-        self.noise = round_off(max(abs(self.J0), float(np.abs(self.base_losses).mean())), self.eps)
-        self.penalized = {(id(layer), key) for layer, key in net._penalized}
+        return outputs, in_place
+
+    def _analytic(self, X, y):
+        """net's own forward and backward; a layer that breaks the protocol is named."""
+        try:
+            return self.net._cost_and_grad(X, y)
+        except Exception:
+            self._name_the_broken_backward()
+            raise
+
+    def _name_the_broken_backward(self):
+        """Re-run the backward pass layer by layer to name a layer that breaks the protocol."""
+        net = self.net
+        for layer, state in zip(net.layers, self.frozen):
+            layer.rng.bit_generator.state = state
+        net._cost(self.inputs[0], self.y)
+        dout = net.loss.backward()
+        for index in reversed(range(net._first_param_layer, len(net.layers))):
+            layer, x = net.layers[index], self.inputs[index]
+            dx = layer.backward(dout)
+            if index > net._first_param_layer:
+                dout = checked_input_grad(f"layers[{index}] ({layer!r})", dx, x.shape)
+
+    def _name_the_random_layer(self):
+        """Two forward passes disagreed: find the first layer whose output changed."""
+        for index, layer in enumerate(self.net.layers):
+            after = self.inputs[index + 1] if index + 1 < len(self.inputs) else self.scores
+            again = np.asarray(self._call(index, self.inputs[index]), dtype=np.float64)
+            if not np.array_equal(again, after, equal_nan=True):
+                raise RuntimeError(nondeterministic(f"layers[{index}] ({layer!r})"))
+        raise RuntimeError("two forward passes at the same θ gave different scores: something in "
+                           "the network or its loss is not deterministic")
 
     # ---- evaluating J at many perturbed points at once --------------------------------
     def _losses(self, scores):
-        """scores: (K, m, n_out) -> per-example losses (K, m) for K perturbed networks."""
+        """scores: (K, m, n_out) for K perturbed networks -> (per-example losses (K, m),
+        magnitude (K,)).
+
+        magnitude: the mean over the examples of the terms each loss is computed from, so
+        that u·magnitude is its round-off: the scores and the loss itself (log-sum-exp is
+        about max |s|); for MeanSquaredError, 2|s − y|·(|s| + |y|), since the residual s − y
+        cancels. Not |J|: training drives J towards 0, but not the scores. A step changes
+        the scores by O(ε), so their magnitude is the base point's, except for the MSE
+        residual, which an exact fit makes O(ε) itself.
+        """
         loss, K, m = self.net.loss, scores.shape[0], scores.shape[1]
         if hasattr(loss, "losses"):
             y = self.y
             tiled = np.broadcast_to(y, (K,) + y.shape).reshape((K * m,) + y.shape[1:])
-            return loss.losses(scores.reshape(K * m, -1), tiled).reshape(K, m)
-        # a custom loss with only forward(): its mean, spread evenly over the examples
-        return np.array([[loss.forward(s, self.y)] * m for s in scores])
+            losses = loss.losses(scores.reshape(K * m, -1), tiled).reshape(K, m)
+        else:   # a custom loss with only forward(): its mean, spread evenly over the examples
+            losses = np.array([[loss.forward(s, self.y)] * m for s in scores])
+        if isinstance(loss, MeanSquaredError):
+            y = self.y.reshape(m, -1)
+            terms = 2 * np.abs(scores - y) * (np.abs(scores) + np.abs(y))
+        elif hasattr(self, "base_magnitude"):
+            return losses, np.broadcast_to(self.base_magnitude, (K,))
+        else:
+            terms = np.abs(scores)
+        magnitude = terms.sum(axis=2).mean(axis=1) + np.abs(losses).mean(axis=1)
+        return losses, magnitude
 
     def _propagate(self, start, cols, col_values, dense, K):
-        """Run perturbed activations through layers[start:]; -> (losses (K, m), crossed (K,)).
+        """Run perturbed activations through layers[start:].
+
+        -> (losses (K, m), their magnitude (K,) (see _losses), kink codes (K,)).
 
         Either column mode (``cols`` (K,) and ``col_values`` (K, m): perturbation k changed
         only column cols[k] of layers[start]'s input) or dense mode (``dense`` (K, m, n)).
         """
         plan = self.plan
-        crossed = np.zeros(K, dtype=bool)
+        crossed = np.zeros(K, dtype=np.uint8)
         index = start
         while index < len(self.net.layers):
             layer, base_in = self.net.layers[index], self.inputs[index]
@@ -97,7 +198,7 @@ class Engine:
                 dense = base_out[None] + change[:, :, None] * W[:, cols].T[:, None, :]
             elif dense is None and plan.elementwise[index]:
                 base_cols = base_in[:, cols].T
-                crossed |= crossings(layer, base_cols, col_values, axes=1)
+                crossed |= self._crossings(index, base_cols, col_values, axes=1)
                 col_values = self._apply(index, col_values, cols)
             elif dense is None and plan.featurewise[index]:
                 col_values = self._featurewise(index, cols, col_values)
@@ -105,13 +206,14 @@ class Engine:
                 if dense is None:                                  # densify the column
                     dense = np.broadcast_to(base_in, (K,) + base_in.shape).copy()
                     dense[np.arange(K), :, cols] = col_values
-                crossed |= crossings(layer, base_in[None], dense, axes=(1, 2))
+                crossed |= self._crossings(index, base_in[None], dense, axes=(1, 2))
                 dense = self._apply(index, dense, None)
             index += 1
         if dense is None:                                          # the last layer was element-wise
             dense = np.broadcast_to(self.scores, (K,) + self.scores.shape).copy()
             dense[np.arange(K), :, cols] = col_values
-        return self._losses(dense), crossed
+        losses, magnitude = self._losses(dense)
+        return losses, magnitude, crossed
 
     def _shortcut(self, index):
         """For layers[index] Dense, then a piecewise-linear activation (ReLU, LeakyReLU: a
@@ -158,7 +260,7 @@ class Engine:
             layers = self.net.layers
             W = layers[index].params["W"]
             z = self.inputs[index + 1][None] + change[exact][:, :, None] * W[:, cols[exact]].T[:, None, :]
-            hit = crossings(layers[index + 1], self.inputs[index + 1][None], z, axes=(1, 2))
+            hit = self._crossings(index + 1, self.inputs[index + 1][None], z, axes=(1, 2))
             a = self._apply(index + 1, z, None)
             dense[exact] = self._apply(index + 2, a, None)
             crossed = crossed.copy()
@@ -172,7 +274,7 @@ class Engine:
         Each call of forward gets the base input with at most one perturbation per column,
         so K perturbations spread over n columns take about K/n calls instead of K.
         """
-        layer, base = self.net.layers[index], self.inputs[index]
+        base = self.inputs[index]
         order = np.argsort(cols, kind="stable")
         sorted_cols = cols[order]
         first = np.searchsorted(sorted_cols, sorted_cols)      # where each column's run starts
@@ -183,7 +285,7 @@ class Engine:
             ks = np.flatnonzero(rounds == r)
             x = base.copy()
             x[:, cols[ks]] = col_values[ks].T
-            out[ks] = layer.forward(x, training=True)[:, cols[ks]].T
+            out[ks] = self._call(index, x)[:, cols[ks]].T
         return out
 
     def _apply(self, index, values, cols):
@@ -195,16 +297,17 @@ class Engine:
                 return values
             return values * (mask[:, cols].T if cols is not None else mask[None])
         if cols is not None:
-            return layer.forward(values, training=True)
+            return self._call(index, values)
         K, m = values.shape[:2]
         if self.plan.rowwise[index]:
-            return layer.forward(values.reshape(K * m, -1), training=True).reshape(K, m, -1)
-        return np.stack([layer.forward(v, training=True) for v in values])
+            return self._call(index, values.reshape(K * m, -1)).reshape(K, m, -1)
+        return np.stack([self._call(index, v) for v in values])
 
     def delta_J(self, block, entries, signs):
         """J(θ + sign·ε e_i) − J(θ) as per-example means for each (entry, sign).
 
-        -> (changes (K,), crossed a kink (K,), the penalty's part of the changes (K,)).
+        -> (changes (K,), kink codes (K,) (estimate.kink_code), the penalty's part of the changes
+        (K,), the magnitude of the perturbed losses (K,), see _losses).
         """
         net = self.net
         layer_index = block.layer_index
@@ -221,25 +324,26 @@ class Engine:
             else:
                 rows = entries
                 values = base_out[:, rows].T + steps[:, None]
-            losses, crossed = self._propagate(layer_index + 1, rows, values, None, K)
+            losses, magnitude, crossed = self._propagate(layer_index + 1, rows, values, None, K)
         else:                                                      # any other layer: loop
             flat = self.theta[block.start:block.stop]
             x = self.inputs[layer_index]
             before = layer.kinks(x)
             before = None if before is None else np.sign(before)   # a copy, taken before the steps
-            outs, own = [], np.zeros(K, dtype=bool)
+            outs, own = [], np.zeros(K, dtype=np.uint8)
             for k, (i, step) in enumerate(zip(entries, steps)):
                 saved = flat[i]
                 flat[i] = saved + step
-                outs.append(layer.forward(x, training=True))
+                outs.append(self._call(layer_index, x))
                 if before is not None:      # a parameter may move the kink itself (x − t)
-                    own[k] = np.any(np.sign(layer.kinks(x)) != before)
+                    own[k] = kink_code(before, layer.kinks(x), axes=None)
                 flat[i] = saved
-            losses, crossed = self._propagate(layer_index + 1, None, None, np.stack(outs), K)
+            losses, magnitude, crossed = self._propagate(layer_index + 1, None, None,
+                                                         np.stack(outs), K)
             crossed |= own
         data = (losses - self.base_losses[None]).mean(axis=1)
         penalty = np.broadcast_to(self._penalty_change(block, entries, steps), (K,))
-        return data + penalty, crossed, penalty
+        return data + penalty, crossed, penalty, magnitude
 
     def _penalty_change(self, block, entries, steps):
         """Exact change of the penalty for each single-entry step."""
@@ -280,13 +384,18 @@ class Engine:
     def numeric(self, block, entries, bar=None):
         """Numeric dθ for ``entries`` (flat indices) of ``block``; -> NumericResult.
 
-        The penalty's numeric gradient comes from its forward, not its backward, so a bug
-        in that backward is still recognized.
+        Kinks are judged against backprop's dθ (``estimate.judge``). With an ε above the
+        default, an entry whose step met a kink is estimated again with the default step,
+        which crosses far fewer kinks and whose one-sided slopes carry a far smaller O(ε)
+        error. The penalty's numeric gradient comes from its forward, not its backward, so a
+        bug in that backward is still recognized.
         """
         chunk = max(1, CHUNK_FLOATS // (2 * self.m * self._widest(block.layer_index)))
+        analytic = self.dtheta[block.start:block.stop][entries]
         estimates = np.empty(entries.size)
         kinks = np.zeros(entries.size, dtype=np.int8)
         penalty = np.zeros(entries.size)
+        noise = np.zeros(entries.size)
         layer = self.net.layers[block.layer_index]
         order = np.arange(entries.size)
         if self.plan.dense[block.layer_index] and block.key == "W":
@@ -295,17 +404,45 @@ class Engine:
             order = np.argsort(entries % layer.n_in, kind="stable")
         for start in range(0, entries.size, chunk):
             at = order[start:start + chunk]
-            part = entries[at]
-            k = part.size
-            signs = np.concatenate([np.ones(k), -np.ones(k)])
-            change, crossed, pen = self.delta_J(block, np.concatenate([part, part]), signs)
-            penalty[at] = (pen[:k] - pen[k:]) / (2 * self.eps)
-            estimates[at], kinks[at] = combine(
-                change[:k], change[k:], crossed[:k], crossed[k:], self.eps)
+            (estimates[at], kinks[at], penalty[at], noise[at],
+             met_kink) = self._estimate(block, entries[at], analytic[at], self.eps)
+            if self.eps > DEFAULT_EPS and met_kink.any():
+                again = at[met_kink]
+                estimates[again], kinks[again], _, noise[again], _ = self._estimate(
+                    block, entries[again], analytic[again], DEFAULT_EPS)
             if bar is not None:
-                bar.update(k)
+                bar.update(at.size)
         penalized = self.net.penalty is not None and (id(layer), block.key) in self.penalized
-        return NumericResult(estimates, kinks, penalty if penalized else None)
+        return NumericResult(estimates, kinks, penalty if penalized else None, noise)
+
+    def _estimate(self, block, entries, analytic, eps):
+        """Steps of ±eps; -> (estimates, Kink codes, the penalty's numeric gradient, noise,
+        which entries met a kink, declared or judged)."""
+        k = entries.size
+        signs = np.concatenate([np.ones(k), -np.ones(k)]) * (eps / self.eps)
+        change, crossed, pen, magnitude = self.delta_J(block, np.concatenate([entries, entries]),
+                                                       signs)
+        scale = np.maximum(np.maximum(magnitude[:k], magnitude[k:]), self.base_magnitude)
+        noise = round_off(np.maximum(scale, abs(self.J0)), eps)
+        estimates, kinks = judge(analytic, change[:k], change[k:], crossed[:k], crossed[k:],
+                                 eps, noise, self.tol)
+        two_sided = (change[:k] - change[k:]) / (2 * eps)
+        met_kink = ((crossed[:k] | crossed[k:]) > 0) | (estimates != two_sided)
+        return estimates, kinks, (pen[:k] - pen[k:]) / (2 * eps), noise, met_kink
+
+    def _crossings(self, index, base, new, axes):
+        """(K,) uint8 kink codes (estimate.kink_code): what perturbation k did to the kinks of
+        layers[index], whose input moved from ``base`` to ``new``."""
+        layer = self.net.layers[index]
+        before = layer.kinks(base)
+        if before is None:
+            return np.zeros(new.shape[0], dtype=np.uint8)
+        if index not in self.kinks_at_zero:       # does any input sit exactly on a kink at θ?
+            self.kinks_at_zero[index] = bool(np.any(layer.kinks(self.inputs[index]) == 0))
+        if self.kinks_at_zero[index]:
+            return kink_code(before, layer.kinks(new), axes)
+        crossed = (np.sign(layer.kinks(new)) != np.sign(before)).any(axis=axes)
+        return crossed.astype(np.uint8) * CROSSED
 
     def cost_from(self, start):
         """J at the current theta, reusing the cached inputs of layers before ``start``.
@@ -315,7 +452,7 @@ class Engine:
         crossed = False
         for index in range(start, len(self.net.layers)):
             layer, base_in = self.net.layers[index], self.inputs[index]
-            crossed |= bool(crossings(layer, base_in[None], out[None], axes=(1, 2))[0])
+            crossed |= bool(self._crossings(index, base_in[None], out[None], axes=(1, 2))[0] & CROSSED)
             out = self._apply(index, out[None], None)[0]
         J = self.net.loss.forward(out, self.y)
         if self.net.penalty is not None:
@@ -323,10 +460,3 @@ class Engine:
         return J, crossed
 
 
-def crossings(layer, base, new, axes):
-    """(K,) bool: did perturbation k move any input of ``layer`` across a kink?"""
-    before = layer.kinks(base)
-    if before is None:
-        return np.zeros(new.shape[0], dtype=bool)
-    after = layer.kinks(new)
-    return (np.sign(after) != np.sign(before)).any(axis=axes)

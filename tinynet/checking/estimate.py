@@ -4,8 +4,8 @@
     one-sided   (J(θ + ε e_i) − J(θ)) / ε, or from below  error O(ε)
 
 A step that crosses a kink (ReLU at 0) makes the two-sided estimate wrong for a correct
-backward: the estimate then comes from the side that did not cross, or the entry is
-excluded when both did. One-sided estimates are shown but kept out of the verdict.
+backward; ``judge`` finds such steps from J itself (declared or not) and then asks whether
+backprop's value lies between the two one-sided slopes.
 """
 
 from enum import IntEnum
@@ -19,31 +19,70 @@ UNIT_ROUNDOFF = np.finfo(np.float64).eps
 
 class Kink(IntEnum):
     """What a kink did to one entry's estimate."""
-    NONE = 0          # no kink crossed: the two-sided estimate
-    ONE_SIDED = 1     # one step crossed: the one-sided estimate from the other side
-    EXCLUDED = 2      # both steps crossed: no estimate (nan)
+    NONE = 0          # compared: the two-sided estimate (at a kink: the nearer one-sided slope)
+    ONE_SIDED = 1     # a kink between θ − ε and θ + ε where backprop's value is a subgradient
+    EXCLUDED = 2      # θ sits exactly on declared kinks (both steps cross): not comparable
 
     @property
     def label(self):
         return ("", "one-sided", "excluded")[self]
 
 
-def combine(plus, minus, up, down, eps):
-    """Estimates from the changes of J; -> (estimates, Kink codes), arrays shaped like ``plus``.
+CROSSED = 1        # a step moved some input across a kink its layer declares
+FROM_A_KINK = 2    # ... and that input sat exactly on the kink at θ
 
-    plus, minus: J(θ + ε e_i) − J(θ) and J(θ − ε e_i) − J(θ); up, down: bool, did that step
-    cross a kink.
+
+def kink_code(before, after, axes):
+    """What a step did to the declared kinks: CROSSED | FROM_A_KINK bits (uint8).
+
+    before, after: a layer's ``kinks`` at θ and at the step (stacked on axis 0 for K
+    steps, or broadcast against it); axes: the axes that belong to one step."""
+    before, after = np.sign(before), np.sign(after)
+    crossed = (after != before).any(axis=axes)
+    exact = ((before == 0) & (after != 0)).any(axis=axes)
+    return (crossed * CROSSED | exact * FROM_A_KINK).astype(np.uint8)
+
+
+def judge(analytic, plus, minus, up, down, eps, noise, tol):
+    """Estimates that verify every kink instead of trusting it; -> (estimates, Kink codes).
+
+    plus, minus: J(θ + ε e_i) − J(θ) and J(θ − ε e_i) − J(θ); up, down: what that step did
+    to the kinks the layers declare (``kink_code``); noise: the round-off of one estimate
+    (scalar or per entry). A kink inside [θ − ε, θ + ε] bends J, and the bend is
+    visible in the change of J itself: ``|plus + minus| / 2ε`` is exactly what it adds to
+    the two-sided estimate (for a smooth J it is only ε·J''/2). So
+
+    - a kink the layer declares (up or down) but that does not bend J is no reason to leave
+      the entry out: the two-sided estimate is used;
+    - an entry whose two-sided estimate disagrees with backprop, where J does bend, holds a
+      kink the layer may not have declared;
+    - at a kink that bends J, backprop's value must be a subgradient: between the one-sided
+      slopes (J(θ) − J(θ − ε))/ε and (J(θ + ε) − J(θ))/ε. Inside, the entry is a kink (not
+      compared); outside, it is compared with the nearer slope and fails like any bug;
+    - unless θ sits exactly on a declared kink (kinks(x) == 0, as after a dead or dropped unit
+      with a zero bias): there backprop's convention (ReLU' (0) = 0) is a choice, and through
+      a chain of such units it need not even lie between the slopes, so an entry that
+      disagrees there is a kink if it is a subgradient and excluded otherwise.
     """
-    plus, minus = np.asarray(plus, dtype=np.float64), np.asarray(minus, dtype=np.float64)
-    up, down = np.asarray(up, dtype=bool), np.asarray(down, dtype=bool)
-    value = (plus - minus) / (2 * eps)
-    value = np.where(up & ~down, -minus / eps, value)     # one-sided from below
-    value = np.where(down & ~up, plus / eps, value)       # one-sided from above
-    value = np.where(up & down, np.nan, value)
-    kink = np.where(up & down, Kink.EXCLUDED, np.where(up | down, Kink.ONE_SIDED, Kink.NONE))
-    return value, kink.astype(np.int8)
+    two = (plus - minus) / (2 * eps)
+    left, right = -minus / eps, plus / eps
+    up, down = np.asarray(up, dtype=np.uint8), np.asarray(down, dtype=np.uint8)
+    crossed = ((up | down) & CROSSED) > 0
+    on_kink = ((up | down) & FROM_A_KINK) > 0
+    with np.errstate(invalid="ignore"):
+        bends = np.abs(plus + minus) / (2 * eps) > 0.1 * tol * np.abs(two) + noise
+        wrong = np.abs(two - analytic) > tol * (np.abs(two) + np.abs(analytic)) + noise
+        kinked = (bends & (crossed | wrong)) | (on_kink & wrong)
+        low, high = np.minimum(left, right), np.maximum(left, right)
+        margin = 1e-3 * (high - low) + tol * (np.abs(low) + np.abs(high)) + 2 * noise
+        inside = (analytic >= low - margin) & (analytic <= high + margin)
+    nearer = np.where(np.abs(left - analytic) <= np.abs(right - analytic), left, right)
+    estimates = np.where(kinked, nearer, two)
+    kink = np.where(kinked & inside, Kink.ONE_SIDED,
+                    np.where(kinked & on_kink, Kink.EXCLUDED, Kink.NONE)).astype(np.int8)
+    return estimates, kink
 
 
 def round_off(scale, eps):
     """Round-off noise of one estimate when J is a sum of terms of size ~``scale``."""
-    return NOISE_FACTOR * UNIT_ROUNDOFF * max(scale, 1e-300) / eps
+    return NOISE_FACTOR * UNIT_ROUNDOFF * np.maximum(scale, 1e-300) / eps

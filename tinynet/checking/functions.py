@@ -1,14 +1,14 @@
 """gradcheck: the course's ``gradient_check_n`` for a learner's own hand-written functions.
 
 ``cost(params_dict) -> J`` and the grads dict that their backward propagation returned
-(keys ``dW1`` or ``W1``; others such as ``dZ1`` ignored). Without layers there is no kink
-detection here.
+(keys ``dW1`` or ``W1``; others such as ``dZ1`` ignored). Without layers there are no kink
+hooks: a kink (a ReLU) is recognized from J itself and judged as a subgradient.
 """
 
 import numpy as np
 
 from ..validation import flag, positive_float, step_size
-from .estimate import Kink, combine, round_off
+from .estimate import DEFAULT_EPS, Kink, judge, round_off
 from .policy import DEFAULT_TOL, difference
 from .report import GradCheckReport, progress_bar, summarize_block
 
@@ -18,8 +18,9 @@ def gradcheck(cost, params, grads, eps=1e-7, tol=DEFAULT_TOL, progress=None):
 
     cost: cost(params_dict) -> J (a float); params: {"W1": ..., "b1": ..., ...} (b may be
     (n, 1)); grads: what your backward returned, keyed "dW1" or "W1" (other keys such as
-    "dZ1" and "dA1" are ignored). eps defaults to the course's 1e-7. Without layers there is
-    no kink detection here: a single stray entry next to a ReLU may be a kink.
+    "dZ1" and "dA1" are ignored). eps defaults to the course's 1e-7. An entry whose step
+    crosses a kink (a ReLU) is recognized from J itself and passes when backprop's value lies
+    between the two one-sided slopes.
     """
     if not callable(cost):
         raise TypeError(f"cost must be a function cost(params) -> float, got {type(cost).__name__}")
@@ -51,24 +52,24 @@ def gradcheck(cost, params, grads, eps=1e-7, tol=DEFAULT_TOL, progress=None):
     results, all_g, all_n = [], [], []
     for name, array in working.items():
         flat = array.reshape(-1)
-        values = np.empty((2, flat.size))      # J(θ + ε e_i), J(θ − ε e_i)
+        changes = np.empty((2, flat.size))     # J(θ + ε e_i) − J(θ), J(θ − ε e_i) − J(θ)
         for i in range(flat.size):
             saved = flat[i]
             for side, step in enumerate((eps, -eps)):
                 flat[i] = saved + step
-                values[side, i] = _call(cost, working)
+                changes[side, i] = _call(cost, working) - J0
             flat[i] = saved
-        no_kinks = np.zeros(flat.size, dtype=bool)     # so J(θ) cancels: the values will do
-        numeric, _ = combine(values[0], values[1], no_kinks, no_kinks, eps)
+        undeclared = np.zeros(flat.size, dtype=bool)   # no layers, no kink hooks: judged from J
+        numeric, kink = judge(analytic[name], changes[0], changes[1], undeclared, undeclared,
+                              eps, noise, tol)
         if bar is not None:
             bar.update(flat.size)
         shape = np.squeeze(array).shape if array.ndim == 2 and 1 in array.shape[1:] else array.shape
-        results.append(summarize_block(name, shape, analytic[name], numeric,
-                                       np.full(flat.size, Kink.NONE, dtype=np.int8),
-                                       np.arange(flat.size),
-                                       floor_per_entry=noise, tol=tol))
-        all_g.append(analytic[name])
-        all_n.append(numeric)
+        results.append(summarize_block(name, shape, analytic[name], numeric, kink,
+                                       np.arange(flat.size), floor_per_entry=noise, tol=tol,
+                                       eps_excess=DEFAULT_EPS / eps))
+        all_g.append(analytic[name][kink == Kink.NONE])
+        all_n.append(numeric[kink == Kink.NONE])
     if bar is not None:
         bar.close()
     overall = difference(np.concatenate(all_g), np.concatenate(all_n))

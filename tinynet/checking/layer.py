@@ -9,7 +9,7 @@ import numpy as np
 
 from ..layers import Dropout, Layer
 from ..validation import check_seed, flag, positive_float, step_size
-from .estimate import DEFAULT_EPS, Kink, combine, round_off
+from .estimate import DEFAULT_EPS, Kink, judge, kink_code, round_off
 from .functions import numeric_array
 from .policy import DEFAULT_TOL, difference
 from .report import GradCheckReport, progress_bar, summarize_block
@@ -36,19 +36,31 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
     if x.ndim == 0 or x.size == 0:
         raise ValueError(f"x must be a non-empty array of inputs (m, n_in), got shape {x.shape}")
 
-    with float64_layer(layer) as params:
+    with float64_layer(layer) as params, np.errstate(all="ignore"):     # NaN: "not finite"
         if hasattr(layer, "need_input_grad"):
             layer.need_input_grad = True
         if isinstance(layer, Dropout) and training and layer.keep_prob < 1:
             layer.frozen_mask = (rng.random(x.shape) < layer.keep_prob) / layer.keep_prob
+        frozen = layer.rng.bit_generator.state     # restored before every call: self.rng frozen
+        notes = []
 
-        out = np.asarray(layer.forward(x, training=training), dtype=np.float64)
+        def forward(protect):
+            layer.rng.bit_generator.state = frozen
+            given = x.copy() if protect else x
+            return checked_output(repr(layer), layer.forward(given, training=training),
+                                  x.shape[0] if x.ndim == 2 else None), given
+
+        out, given = forward(protect=True)
+        in_place = not np.array_equal(given, x)
+        if in_place:
+            notes.append(f"{layer!r}.forward writes into its input x; the check gave it copies, "
+                         "but in a Network that overwrites what the layer before it cached "
+                         "(copy x first, or use np.where)")
+        if not np.array_equal(forward(protect=True)[0], out, equal_nan=True):
+            raise RuntimeError(nondeterministic(repr(layer)))
         G = rng.standard_normal(out.shape)
-        dx = layer.backward(G.copy())
-        if dx is None or np.shape(dx) != x.shape:
-            raise ValueError(f"{layer!r}.backward returned {None if dx is None else np.shape(dx)}; "
-                             f"it must return dJ/dx with the input's shape {x.shape}")
-        analytic = {"x": np.asarray(dx, dtype=np.float64).ravel()}
+        dx = checked_input_grad(repr(layer), layer.backward(G.copy()), x.shape)
+        analytic = {"x": dx.ravel()}
         analytic.update({key: layer.grads[key].ravel().copy() for key in params})
         J0 = float(np.vdot(out, G))
         noise = round_off(float(np.abs(out * G).sum()), eps)
@@ -57,7 +69,7 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
             kinks0 = np.array(kinks0)  # a copy: ReLU.kinks returns x itself, perturbed below
 
         def delta_J():
-            return float(np.vdot(layer.forward(x, training=training), G)) - J0
+            return float(np.vdot(forward(in_place)[0], G)) - J0
 
         arrays = dict(params, x=x)
         bar = progress_bar(progress, sum(a.size for a in arrays.values()))
@@ -65,29 +77,63 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
         for name in list(params) + ["x"]:
             array = arrays[name].reshape(-1)  # a view: perturbing it perturbs the layer's input
             changes = np.empty((2, array.size))
-            crossed = np.zeros((2, array.size), dtype=bool)
+            crossed = np.zeros((2, array.size), dtype=np.uint8)
             for i in range(array.size):
                 saved_value = array[i]
                 for side, step in enumerate((eps, -eps)):
                     array[i] = saved_value + step
                     changes[side, i], crossed[side, i] = delta_J(), _crossed(layer, kinks0, x)
                 array[i] = saved_value
-            numeric, kink = combine(changes[0], changes[1], crossed[0], crossed[1], eps)
+            numeric, kink = judge(analytic[name], changes[0], changes[1], crossed[0], crossed[1],
+                                  eps, noise, tol)
             if bar is not None:
                 bar.update(array.size)
             results.append(summarize_block(name, arrays[name].shape, analytic[name], numeric, kink,
-                                           np.arange(array.size), floor_per_entry=noise, tol=tol))
+                                           np.arange(array.size), floor_per_entry=noise, tol=tol,
+                                           eps_excess=DEFAULT_EPS / eps))
             all_g.append(analytic[name][kink == Kink.NONE])
             all_n.append(numeric[kink == Kink.NONE])
         if bar is not None:
             bar.close()
     overall = difference(np.concatenate(all_g), np.concatenate(all_n))
-    return GradCheckReport(results, overall, eps, "layer", tol)
+    return GradCheckReport(results, overall, eps, "layer", tol, notes)
 
 
 def _crossed(layer, kinks0, x):
     # Checked for every block: a step in x moves the input, a step in a parameter may move
     # the kink itself (a learnable threshold: kinks(x) = x − t).
     if kinks0 is None:
-        return False
-    return bool(np.any(np.sign(layer.kinks(x)) != np.sign(kinks0)))
+        return 0
+    return kink_code(kinks0, layer.kinks(x), axes=None)
+
+
+# ---- what every layer must return (also checked inside a Network by engine.py) ------------
+
+def checked_output(name, out, m):
+    """forward's result as a float64 (m, n) array, or a clear error naming the layer ``name``."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name}: forward returned a {type(out).__name__}; it must "
+                        "return a numpy array of shape (m, n_out)")
+    if m is not None and (out.ndim != 2 or out.shape[0] != m):
+        raise ValueError(f"{name}: forward returned shape {out.shape}; it must "
+                         f"return (m, n_out), one row per example (m = {m})")
+    return out.astype(np.float64, copy=False)
+
+
+def checked_input_grad(name, dx, shape):
+    """backward's result dJ/dx as a float64 array shaped like the input, or a clear error."""
+    if not isinstance(dx, np.ndarray) or dx.shape != shape:
+        got = "None" if dx is None else (f"shape {dx.shape}" if isinstance(dx, np.ndarray)
+                                         else f"a {type(dx).__name__}")
+        raise ValueError(f"{name}: backward returned {got}; it must return dJ/dx "
+                         f"with the input's shape {shape}")
+    return dx.astype(np.float64, copy=False)
+
+
+def nondeterministic(name):
+    """The message for a layer whose output changes between two calls with the same input."""
+    return (f"{name} gives a different output each time forward is called with the same input, "
+            "so J itself changes between evaluations and no finite difference means anything. "
+            "Draw random numbers from self.rng (the layer's numpy Generator, which the checker "
+            "freezes), not from np.random.* or the clock, and keep no state that changes the "
+            "output from one call to the next")

@@ -50,18 +50,23 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
     if progress is not None:
         flag(progress, "progress")
     seed = check_seed(seed)
+    if not net.blocks:
+        raise ValueError(f"this network has no parameters, so there is nothing to check; "
+                         f"its layers are {net.layers}")
     X = check_X(X, net.n_inputs, np.float64)
     y = net._targets(y, X.shape[0])
     if mode == "auto":
         mode = "full" if net.n_params <= FULL_LIMIT else "screen"
     rng = np.random.default_rng(seed)
 
-    with float64_network(net, use_penalty=penalty) as (theta, dtheta):
+    # NaN and overflow are reported per block ("not finite"), not as numpy warnings.
+    with float64_network(net, use_penalty=penalty) as (theta, dtheta), np.errstate(all="ignore"):
         notes = []
         if net.dtype != np.float64:
             notes.append(f"the model is {net.dtype.name}; it was checked on a float64 copy")
-        engine = Engine(net, theta, dtheta, eps, dropout, rng)
+        engine = Engine(net, theta, dtheta, eps, dropout, rng, tol)
         engine.start(X, y)
+        notes += engine.notes
         if mode == "screen":
             failing, screen_results, screen_vectors = screen(engine, directions, tol)
             # Blocks no larger than the number of directions are cheaper to check entry by entry.
@@ -86,7 +91,8 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
             analytic = dtheta[block.start:block.stop][entries]
             results.append(summarize_block(
                 block.name, block.shape, analytic, numeric.estimates, numeric.kinks, entries,
-                floor_per_entry=engine.noise, tol=tol, m=X.shape[0], penalty_grad=numeric.penalty))
+                floor_per_entry=numeric.noise, tol=tol, eps_excess=engine.eps_excess, m=X.shape[0],
+                penalty_grad=numeric.penalty))
             use = numeric.kinks == Kink.NONE
             all_g.append(analytic[use])
             all_n.append(numeric.estimates[use])
@@ -127,7 +133,7 @@ def _bias_before_batchnorm(net):
         i = block.layer_index
         if block.key == "b" and isinstance(net.layers[i], Dense) and i + 1 < len(net.layers) \
                 and isinstance(net.layers[i + 1], BatchNorm):
-            notes.append(f"{block.name} feeds {net.layers[i + 1]!r}, whose mean subtraction cancels "
-                         "it: its gradient is 0 (up to round-off) and it never trains (the course: \"b can "
-                         "be eliminated\"; BatchNorm's beta does its job)")
+            notes.append(f"{block.name} feeds {net.layers[i + 1]!r}, whose mean subtraction "
+                         "cancels it: its gradient is 0 (up to round-off) and it never trains "
+                         "(the course: \"b can be eliminated\"; BatchNorm's beta does its job)")
     return notes

@@ -7,9 +7,12 @@ number but decides pass/fail **per block**:
     a block passes when  difference_block < tol  (default 1e-5, the course's "fine")
                     or   ‖g − ĝ‖_block <= floor   (both are at round-off level)
 
-where ``floor`` is the round-off noise of the numeric estimate (see ``estimate.py``) times
-sqrt(entries compared). Entries whose ±ε step crossed a kink (ReLU at 0) are left out of
-both numbers and reported as kinks, never as bugs. ``report.summarize_block`` applies it.
+where ``floor`` is the round-off noise of the numeric estimates (see ``estimate.py``), summed
+in quadrature over the entries compared. Entries at a kink (ReLU at 0) whose backprop value
+is a valid subgradient are left out of both numbers and reported as kinks. And a block
+never passes on nothing: NaN or inf anywhere is "not finite", a block with no entry
+compared is "inconclusive", and an ε too small to resolve J's changes cannot pass a block
+on round-off alone (``judge_block``). ``report.summarize_block`` applies the rule.
 """
 
 import numpy as np
@@ -28,15 +31,29 @@ def verdict(difference):
 
 
 def difference(g, n):
-    """The course's relative difference ‖g − n‖ / (‖g‖ + ‖n‖); both zero counts as 0."""
+    """The course's relative difference ‖g − n‖ / (‖g‖ + ‖n‖); both zero counts as 0, and
+    NaN or inf anywhere gives NaN (never the 'both zero' 0)."""
     denominator = np.linalg.norm(g) + np.linalg.norm(n)
+    if not np.isfinite(denominator):
+        return float("nan")
     return float(np.linalg.norm(g - n) / denominator) if denominator > 0 else 0.0
 
 
-def passes(relative, abs_error, floor, tol):
-    """The per-block pass rule: below tol, or an absolute error at round-off level."""
-    return bool(relative < tol or abs_error <= floor)
+def judge_block(relative, abs_error, floor, tol, eps_excess=1.0):
+    """The per-block pass rule; -> (passed, verdict word).
 
+    Below tol: passed, with the course's band. Otherwise an absolute error at round-off level
+    passes as "round-off", but only up to the floor that the default ε would have: a smaller
+    ε (``eps_excess`` = DEFAULT_EPS / ε > 1) inflates the floor until it would excuse any
+    bug, so what only the inflated floor covers is "inconclusive" and does not pass.
+    """
+    if relative < tol:
+        return True, verdict(relative)
+    if abs_error <= floor / max(eps_excess, 1.0):
+        return True, "round-off"
+    if abs_error <= floor:
+        return False, "inconclusive"
+    return False, verdict(relative)
 
 def bug_pattern(g, n, shape, indices, penalty_grad, m=None):
     """Name a known bug class when analytic g and numeric n fit it; '' otherwise.

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .estimate import Kink
-from .policy import bug_pattern, difference, passes, verdict
+from .policy import bug_pattern, difference, judge_block, verdict
 
 
 @dataclass
@@ -155,35 +155,55 @@ def _json_default(value):
 
 
 def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_entry, tol,
-                    penalty_grad=None, n_worst=3, m=None):
+                    eps_excess=1.0, penalty_grad=None, n_worst=3, m=None):
     """Build a BlockResult from the checked entries of one block.
 
     analytic, numeric: (k,) values at the checked flat ``indices`` of the block;
-    kink: (k,) Kink codes; penalty_grad: (k,) or None.
+    kink: (k,) Kink codes; floor_per_entry: the round-off of each estimate, (k,) or a number;
+    eps_excess: DEFAULT_EPS / ε (see ``policy.judge_block``); penalty_grad: (k,) or None.
     """
     size = int(np.prod(shape)) if shape else 1
     use = kink == Kink.NONE
     g, n = analytic[use], numeric[use]
     abs_error = float(np.linalg.norm(g - n))
     relative = difference(g, n)
-    floor = floor_per_entry * np.sqrt(max(use.sum(), 1))
-    passed = passes(relative, abs_error, floor, tol)
-    word = verdict(relative)
-    if use.sum() == 0:
-        word, passed = ("kinks only" if kink.size else "not checked"), True
-    elif passed and relative >= tol:
-        word = "round-off"
-    share = 0.0
-    if penalty_grad is not None and np.linalg.norm(g) > 0:
-        share = float(np.linalg.norm(penalty_grad[use]) / np.linalg.norm(g))
-    hint = "" if passed else bug_pattern(g, n, shape, indices[use],
-                                         None if penalty_grad is None else penalty_grad[use], m)
-    order = np.argsort(-np.where(use, np.abs(analytic - numeric), -1))[:n_worst]
-    worst = [Entry(name, tuple(int(i) for i in np.unravel_index(indices[j], shape)) if shape else (),
-                   float(analytic[j]), float(numeric[j]), Kink(kink[j]).label) for j in order]
-    return BlockResult(name, tuple(shape), int(use.sum()), size, relative, abs_error,
-                       float(floor), passed, word, int((kink != Kink.NONE).sum()), share, hint,
-                       worst)
+    floor = float(np.sqrt(np.sum(np.broadcast_to(floor_per_entry, use.shape)[use] ** 2)))
+    share, hint = 0.0, ""
+    bad = ~np.isfinite(analytic) | (use & ~np.isfinite(numeric))
+    if bad.any():
+        passed, word = False, "not finite"
+        j = int(np.argmax(bad))
+        if not np.isfinite(analytic[j]):
+            hint = f"backprop's dθ is {analytic[j]} at {_where(indices[j], shape)}"
+        else:
+            hint = (f"the numeric estimate is {numeric[j]} at {_where(indices[j], shape)}: "
+                    "J(θ ± ε) is not finite (NaN in θ or the data, or an overflow)")
+    elif not use.any():
+        # Entries at a kink where backprop's value was checked to be a subgradient support a
+        # pass (estimate.judge); excluded entries alone do not.
+        judged = kink == Kink.ONE_SIDED
+        passed, word = (True, "kinks only") if judged.any() else (False, "inconclusive")
+        hint = "" if passed else "no entry could be compared: every one sits exactly on a kink"
+    else:
+        passed, word = judge_block(relative, abs_error, floor, tol, eps_excess)
+        if word == "inconclusive":
+            hint = (f"at this eps the numeric estimates are round-off (floor {floor:.1e}); "
+                    "check with a larger eps")
+        if penalty_grad is not None and np.linalg.norm(g) > 0:
+            share = float(np.linalg.norm(penalty_grad[use]) / np.linalg.norm(g))
+        if not passed and not hint:
+            hint = bug_pattern(g, n, shape, indices[use],
+                               None if penalty_grad is None else penalty_grad[use], m)
+    order = np.argsort(-np.where(use, np.nan_to_num(np.abs(analytic - numeric), nan=np.inf), -1),
+                       kind="stable")[:n_worst]
+    worst = [Entry(name, _where(indices[j], shape), float(analytic[j]), float(numeric[j]),
+                   Kink(kink[j]).label) for j in order]
+    return BlockResult(name, tuple(shape), int(use.sum()), size, relative, abs_error, floor,
+                       passed, word, int((kink != Kink.NONE).sum()), share, hint, worst)
+
+
+def _where(index, shape):
+    return tuple(int(i) for i in np.unravel_index(index, shape)) if shape else ()
 
 
 def progress_bar(progress, total):

@@ -8,7 +8,7 @@ blocks that fail entry by entry.
 
 import numpy as np
 
-from .policy import difference, passes, verdict
+from .policy import difference, judge_block
 from .report import BlockResult
 
 
@@ -44,12 +44,11 @@ def screen(engine, directions, tol):
         abs_error = float(np.linalg.norm(g - n))
         relative = difference(g, n)
         floor = engine.noise * np.sqrt(max(use.sum(), 1))
-        passed = passes(relative, abs_error, floor, tol)
-        if not passed or use.sum() == 0:
-            failing.append(block.name)
+        passed, word = judge_block(relative, abs_error, floor, tol, engine.eps_excess)
+        if not (passed and use.any() and np.all(np.isfinite(g)) and np.all(np.isfinite(n))):
+            failing.append(block.name)      # checked entry by entry, which says what is wrong
         vectors[block.name] = (g, n)
         results[block.name] = BlockResult(
             block.name, block.shape, int(use.sum()), size, relative, abs_error, float(floor),
-            passed, "round-off" if passed and relative >= tol else verdict(relative),
-            int(crossed.sum()), how="directions")
+            passed, word, int(crossed.sum()), how="directions")
     return failing, results, vectors
