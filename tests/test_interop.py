@@ -215,3 +215,5 @@ def test_a_pickled_network_still_trains_through_its_flat_buffers():
         assert np.shares_memory(layer.params[block.key], copy.params)
         assert np.shares_memory(layer.grads[block.key], copy.grads)
     np.testing.assert_array_equal(copy.forward(X), pickle.loads(pickle.dumps(copy)).forward(X))
+    with pytest.raises(ValueError, match="already belongs to another Network"):
+        tn.Network(copy.layers, loss=tn.SoftmaxCrossEntropy())  # the copy owns its layers too

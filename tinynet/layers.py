@@ -173,6 +173,12 @@ class Layer:
             raise ValueError(f"initial value of {kind} {name!r} contains NaN or inf")
         return array
 
+    def __getstate__(self):
+        # A weak reference cannot be pickled; the network's __setstate__ sets it again.
+        state = self.__dict__.copy()
+        state.pop("_network", None)
+        return state
+
     def forward(self, x, training=False):
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training=False)")
 

@@ -110,9 +110,12 @@ class Network:
         _copy_into(self._grads, value, "grads")
 
     def __setstate__(self, state):
-        # A pickle holds each layer's arrays as copies: make them views of the flat buffers again.
+        # A pickle holds each layer's arrays as copies: make them views of the flat buffers again,
+        # and the layers' weak references to their network (which pickle leaves out) anew.
         self.__dict__.update(state)
         self._bind(self._params, self._grads)
+        for layer in self.layers:
+            layer._network = weakref.ref(self)
 
     def _layer_array(self, block, kind):
         return getattr(self.layers[block.layer_index], kind)[block.key]
