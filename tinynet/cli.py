@@ -2,6 +2,7 @@
 
     tinynet demo --out tinynet-demo            # train on moons, check gradients, write plots
     tinynet train --data flower --hidden 8 --activation tanh --epochs 500 --out run
+    tinynet train --data digits --hidden 32 --epochs 30 --out digits   # real 8x8 digits, 10 classes
     tinynet gradcheck run/model.npz            # on the data the model was trained on
     tinynet info run/model.npz
 
@@ -25,7 +26,7 @@ from .penalties import L2
 from .serialization import ModelFileError
 from .training import EarlyStopping
 
-DATASETS = datasets.GENERATORS
+DATASETS = datasets.GENERATORS + ("digits",)
 MIN_EXAMPLES = 10  # train holds a quarter out for testing: fewer leaves nothing to measure
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
 OPTIMIZERS = {"adam": Adam, "sgd": SGD, "momentum": Momentum, "rmsprop": RMSProp}
@@ -102,7 +103,11 @@ def _hidden(text):
 # ---------------------------------------------------------------------------- helpers
 
 def make_data(name, m, seed):
-    """-> X_train, X_test, y_train, y_test from a built-in generator (25% test)."""
+    """-> X_train, X_test, y_train, y_test from a built-in data set (25% test).
+
+    m: examples; None means 400 from a toy generator, all 1,797 of the digits."""
+    if m is None and name != "digits":
+        m = 400
     X, y = getattr(datasets, name)(m, seed=seed)
     return datasets.train_test_split(X, y, test_size=0.25, seed=seed)
 
@@ -126,8 +131,10 @@ def save_plots(out, net, X, y, history=None, report=None, data=None):
 
     from . import plot
     title = f"decision boundary: {data}" if data else None
-    jobs = [("decision_boundary.png",
-             lambda ax: plot.decision_boundary(net, X, y, ax=ax, title=title))]
+    jobs = []
+    if X.shape[1] == 2:  # a boundary can only be drawn in the plane
+        jobs.append(("decision_boundary.png",
+                     lambda ax: plot.decision_boundary(net, X, y, ax=ax, title=title)))
     if history is not None:
         jobs.append(("history.png", lambda ax: plot.history(history, ax=ax)))
     if report is not None:
@@ -273,8 +280,8 @@ def build_parser():
     train = commands.add_parser("train", help="train a classifier on a built-in data set",
                                 description="Train a classifier; save model.npz and plots.")
     train.add_argument("--data", choices=DATASETS, default="moons")
-    train.add_argument("--m", type=_examples, default=400,
-                       help=f"examples, at least {MIN_EXAMPLES} (default 400)")
+    train.add_argument("--m", type=_examples, default=None,
+                       help=f"examples, at least {MIN_EXAMPLES} (default 400; digits: all 1,797)")
     train.add_argument("--hidden", type=_hidden, default=[16, 16],
                        help="hidden widths, e.g. 16,16 (default)")
     train.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")

@@ -1,4 +1,5 @@
-"""Toy 2-D data sets, splitting, one-hot labels, standardization and the shipped CSV snapshots.
+"""Toy 2-D data sets, splitting, one-hot labels, standardization, the shipped CSV snapshots, and
+real data: the UCI 8x8 digits (``digits()``) and MNIST-format IDX files (``load_idx``).
 
 Every generator returns ``(X, y)``: ``X`` float64 of shape ``(m, 2)`` (examples are rows) and
 ``y`` int64 labels of shape ``(m,)``. Randomness comes only from
@@ -7,7 +8,9 @@ shuffled (with the same generator), so ``X[:k]`` is not one class only. Classes 
 points each, the first ``m % C`` classes one more.
 """
 
+import gzip
 import numbers
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from .validation import check_seed, positive_int
 
 __all__ = [
     "flower", "moons", "circles", "spirals", "blobs", "football", "GENERATORS",
-    "train_test_split", "one_hot", "Standardizer", "load", "available",
+    "train_test_split", "one_hot", "Standardizer", "load", "available", "digits", "load_idx",
 ]
 
 # The generators name(m, seed=...) -> (X, y) that the command line offers as --data.
@@ -328,3 +331,74 @@ def load(name):
     with (_data_dir() / f"{name}.csv").open("r", encoding="utf-8") as f:
         table = np.loadtxt(f, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
     return table[:, :2].copy(), table[:, 2].astype(np.int64)
+
+
+# ---------------------------------------------------------------------------- real data
+
+DIGITS_ROWS = 1797
+
+
+def digits(m=None, *, seed=0):
+    """The UCI optical-recognition digits: 8x8 images of pixel counts 0..16, labels 0..9.
+
+    1,797 examples (the UCI test set, as scikit-learn ships it; licence CC BY 4.0, see
+    data/README.md). m: None for all rows in the file's order, or an int: that many rows drawn
+    without replacement with ``seed``. Returns X (m, 64) float64 with values 0..16 (row-major
+    pixels: ``X[i].reshape(8, 8)`` is the image) and y (m,) int64. Scale X (``X / 16``) or
+    standardize it before training.
+    """
+    if m is not None:
+        m = positive_int(m, "m", " or None (all rows)")
+        if m > DIGITS_ROWS:
+            raise ValueError(f"m must be at most {DIGITS_ROWS} (the number of digits), got {m}")
+    with (_data_dir() / "digits.csv.gz").open("rb") as raw, \
+            gzip.open(raw, "rt", encoding="ascii") as f:
+        table = np.loadtxt(f, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+    X, y = table[:, :-1].astype(np.float64), table[:, -1]
+    if m is None:
+        return X, y
+    rows = _rng(seed).choice(DIGITS_ROWS, size=m, replace=False)
+    return X[rows], y[rows]
+
+
+# IDX type byte -> big-endian numpy dtype (http://yann.lecun.com/exdb/mnist/, "file formats")
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def load_idx(path):
+    """Read an IDX file, the format of MNIST's files, plain or gzipped (``.gz``); -> ndarray.
+
+    The header is two zero bytes, a type byte (0x08 unsigned byte, 0x09 signed byte, 0x0B
+    int16, 0x0C int32, 0x0D float32, 0x0E float64), the number of dimensions, then each
+    dimension as a big-endian uint32. The array comes back with those dimensions in native byte
+    order: MNIST's images are (60000, 28, 28) uint8, its labels (60000,) uint8, so
+    ``X = load_idx(images).reshape(len(images), -1) / 255`` gives tinynet's rows.
+    """
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path must be a file name (str or os.PathLike), got "
+                        f"{type(path).__name__} {path!r}") from None
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":  # gzip's magic number
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path!r} is a damaged gzip file: {exc}") from None
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _IDX_TYPES or data[3] == 0:
+        raise ValueError(f"{path!r} is not an IDX file: it must start with two zero bytes, a type "
+                         f"byte in {[hex(t) for t in _IDX_TYPES]} and a number of dimensions >= 1; "
+                         f"it starts with {data[:4].hex(' ') or 'nothing'}")
+    dtype, ndim = np.dtype(_IDX_TYPES[data[2]]), data[3]
+    start = 4 + 4 * ndim
+    if len(data) < start:
+        raise ValueError(f"{path!r}: the header announces {ndim} dimensions but the file ends "
+                         f"after {len(data)} bytes")
+    shape = tuple(int(n) for n in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(data) - start != expected:
+        raise ValueError(f"{path!r}: the header says shape {shape} of {dtype.name} "
+                         f"({expected} bytes of data) but the file holds {len(data) - start}")
+    array = np.frombuffer(data, dtype=dtype, offset=start).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))

@@ -70,6 +70,17 @@ class ParamDict(dict):
         """Replace the array behind ``name`` (used when a Network takes the layer in)."""
         dict.__setitem__(self, name, array)
 
+    def __reduce__(self):
+        # pickle would restore the entries through __setitem__ before _owner exists
+        return _rebuild_param_dict, (self._owner, self._kind, self._register, dict(self))
+
+
+def _rebuild_param_dict(owner, kind, register, entries):
+    params = ParamDict(owner, kind, register)
+    for name, array in entries.items():
+        params._bind(name, array)
+    return params
+
 
 class Layer:
     """Base class for every layer, built-in or custom.
@@ -183,6 +194,12 @@ class Layer:
         if not np.all(np.isfinite(array)):
             raise ValueError(f"initial value of {kind} {name!r} contains NaN or inf")
         return array
+
+    def __getstate__(self):
+        # A weak reference cannot be pickled; the network's __setstate__ sets it again.
+        state = self.__dict__.copy()
+        state.pop("_network", None)
+        return state
 
     def forward(self, x, training=False):
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training=False)")

@@ -116,6 +116,14 @@ class Network:
     def grads(self, value):
         self._grads[...] = _checked(value, self._grads.shape, "net.grads", self.dtype)
 
+    def __setstate__(self, state):
+        # A pickle holds each layer's arrays as copies: make them views of the flat buffers again,
+        # and the layers' weak references to their network (which pickle leaves out) anew.
+        self.__dict__.update(state)
+        self._bind(self._params, self._grads)
+        for layer in self.layers:
+            layer._network = weakref.ref(self)
+
     def _layer_array(self, block, kind):
         return getattr(self.layers[block.layer_index], kind)[block.key]
 
@@ -279,6 +287,32 @@ class Network:
         """Write the model to one ``.npz`` file (atomically). Load it with ``tn.load``."""
         from .serialization import save
         save(self, path)
+
+    # ---- PyTorch (see tinynet.interop; torch is imported only when needed) --------------
+    def state_dict(self):
+        """{"0.weight": W, "0.bias": b, ...}: copies of the parameters and buffers, keyed like
+        the equivalent ``torch.nn.Sequential``'s state dict (index = index in ``layers``)."""
+        from .interop import state_dict
+        return state_dict(self)
+
+    def load_state_dict(self, state):
+        """Load a state dict (numpy arrays or torch tensors); wrong keys or shapes raise and
+        change nothing."""
+        from .interop import load_state_dict
+        load_state_dict(self, state)
+
+    def to_torch(self):
+        """-> a ``torch.nn.Sequential`` with the same layers, weights and buffers."""
+        from .interop import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, loss, penalty=None, seed=None, dtype=None):
+        """A Network equivalent to the ``torch.nn.Sequential`` ``module`` (Linear, ReLU, Tanh,
+        Sigmoid, LeakyReLU, Dropout, BatchNorm1d, LayerNorm, Softmax), its weights and buffers
+        copied; ``loss``: a tinynet loss."""
+        from .interop import from_torch
+        return from_torch(cls, module, loss, penalty=penalty, seed=seed, dtype=dtype)
 
     # ---- description ------------------------------------------------------------------
     @property

@@ -5,12 +5,14 @@ matplotlib Figure. Nothing here calls ``plt.show()`` or changes the backend: in 
 with ``fig.savefig(...)``; headless runs set ``MPLBACKEND=Agg``.
 """
 
+import textwrap
+
 import numpy as np
 
 from .checking.policy import BANDS
 
 __all__ = ["decision_boundary", "history", "gradcheck_report", "gradient_norms", "activations",
-           "eps_sweep", "eps_sweep_errors", "VERDICT_BANDS"]
+           "eps_sweep", "eps_sweep_errors", "network", "VERDICT_BANDS"]
 
 # The course's verdict bands for a relative difference (one copy: tinynet.checking.policy).
 VERDICT_BANDS = tuple((limit, word, color) for (limit, word), color in zip(
@@ -308,3 +310,141 @@ def eps_sweep(ax=None, f=lambda t: t ** 3, df=lambda t: 3 * t ** 2, theta=1.0,
     ax.set_title("finite differences: truncation vs round-off")
     ax.legend(fontsize="small")
     return fig
+
+
+# ---------------------------------------------------------------------------- the network
+
+UNCHECKED = "whitesmoke"     # a box the report says nothing about (no parameters, no report)
+CULPRIT = "darkred"          # the edge and note of a piece that blame found wrong
+
+
+def _layer_verdict(differences, passed):
+    """-> (word, colour, label) for a layer from its blocks' differences and pass flags.
+
+    Each block takes its band, but a failing block is at least "suspicious" and a passing one
+    at most "fine" (a block may pass above 1e-5 on the round-off clause, its difference then
+    meaning nothing); the layer takes its worst block's verdict.
+    """
+    bands = [next(i for i, (high, _, _) in enumerate(VERDICT_BANDS) if d < high)
+             for d in differences]
+    bands = [min(band, 1) if ok else max(band, 2) for band, ok in zip(bands, passed)]
+    _, word, color = VERDICT_BANDS[max(bands)]
+    shown = [d for d, ok in zip(differences, passed) if not ok or d < VERDICT_BANDS[1][0]]
+    if not all(passed):
+        shown = [d for d, ok in zip(differences, passed) if not ok]
+    label = f"{word}: {max(shown):.1e}" if shown else f"{word} (round-off)"
+    return word, color, label
+
+
+def network(net, report=None, ax=None):
+    """The layers as a chain of boxes: name, parameter shapes and counts, output width.
+
+    report: a GradCheckReport of ``net`` (or anything with ``blocks`` {name: difference} and
+    ``block_passed``): each layer's box takes the colour of its blocks' verdict (the course's
+    bands; a failing block is never green), and every culprit in ``report.culprits`` (blame:
+    ``where`` = "layers[i]", "loss" or "penalty") gets a dark red edge and a note with its
+    ``part`` and ``hint``. Each box's ``gid`` is its place: "input", "layers[i]", "loss",
+    "penalty".
+    """
+    from matplotlib.patches import Patch
+
+    blocks = {}
+    for block in net.blocks:
+        blocks.setdefault(block.layer_index, []).append(block)
+    differences = getattr(report, "blocks", {}) if report is not None else {}
+    passed = getattr(report, "block_passed", {}) if report is not None else {}
+    culprits = {c.where: c for c in getattr(report, "culprits", None) or []}
+
+    boxes = [("input", "input", [f"(m, {net.n_inputs if net.n_inputs else '?'})"], UNCHECKED)]
+    width = net.n_inputs
+    for i, layer in enumerate(net.layers):
+        try:
+            width = layer.out_features(width)
+        except ValueError:
+            width = None
+        own = blocks.get(i, [])
+        lines = [f"{b.name} {b.shape}" for b in own]
+        if own:
+            lines.append(f"{sum(b.stop - b.start for b in own):,} params")
+        lines += [f"{name} {a.shape}" for name, a in layer.buffers.items()]
+        lines.append(f"-> (m, {width if width is not None else '?'})")
+        color = UNCHECKED
+        checked = [b.name for b in own if b.name in differences]
+        if checked:
+            _, color, label = _layer_verdict([differences[n] for n in checked],
+                                             [passed.get(n, True) for n in checked])
+            lines.append(label)
+        boxes.append((f"layers[{i}]", repr(layer), lines, color))
+    boxes.append(("loss", repr(net.loss), ["J = mean over m"], UNCHECKED))
+
+    # Dropout(keep_prob=0.8): the name over its wrapped arguments
+    boxes = [(where, "\n".join(textwrap.wrap(title.replace("(", " (", 1), 22))
+              if len(title) > 16 and not title.endswith("()") else title, lines, color)
+             for where, title, lines, color in boxes]
+    tallest = max(title.count("\n") + 1 + len(lines) for _, title, lines, _ in boxes)
+    step, box_w, line = 1.0, 0.8, 0.075
+    box_h = max(0.7, 0.15 + line * tallest)
+    if ax is None:
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(max(6.0, 2.0 * len(boxes)), 2.6 + 2.4 * box_h))
+    fig = ax.figure
+    for k, (where, title, lines, color) in enumerate(boxes):
+        x = k * step
+        culprit = culprits.get(where)
+        _box(ax, (x - box_w / 2, -box_h / 2), box_w, box_h, color, culprit, where)
+        ax.text(x, box_h / 2 - 0.05, title, ha="center", va="top", weight="bold",
+                fontsize=8 if len(title) <= 18 else 7)
+        ax.text(x, box_h / 2 - 0.07 - line * (title.count("\n") + 1), "\n".join(lines),
+                ha="center", va="top", fontsize=7)
+        if k:
+            ax.annotate("", xy=(x - box_w / 2 - 0.02, 0), xytext=(x - step + box_w / 2 + 0.02, 0),
+                        arrowprops={"arrowstyle": "->", "color": "gray"})
+        if culprit:
+            ax.text(x, -box_h / 2 - 0.08, _culprit_note(culprit), ha="center", va="top",
+                    fontsize=7, color=CULPRIT, gid=f"culprit {where}")
+    if net.penalty is not None:  # under the loss box: J = loss + penalty
+        x = (len(boxes) - 1) * step
+        culprit = culprits.get("penalty")
+        _box(ax, (x - box_w / 2, -box_h / 2 - 0.55), box_w, 0.35, UNCHECKED, culprit, "penalty")
+        ax.text(x, -box_h / 2 - 0.37, f"+ {net.penalty!r}", ha="center", va="center", fontsize=7)
+        if culprit:
+            ax.text(x, -box_h / 2 - 0.62, _culprit_note(culprit), ha="center", va="top",
+                    fontsize=7, color=CULPRIT, gid="culprit penalty")
+    ax.set_xlim(-step / 2 - 0.05, (len(boxes) - 0.5) * step + 0.05)
+    ax.set_ylim(-box_h / 2 - 0.95, box_h / 2 + 0.1)
+    ax.set_axis_off()
+    title = f"{len(net.layers)} layers, {net.n_params:,} parameters"
+    if report is not None:
+        verdict = "passed" if getattr(report, "passed", True) else "FAILED"
+        title += f"; gradient check {verdict}"
+        if culprits:
+            title += f", culprit{'s' if len(culprits) > 1 else ''}: {', '.join(culprits)}"
+        legend = [Patch(facecolor=color, edgecolor="black", label=name)
+                  for _, name, color in VERDICT_BANDS]
+        legend.append(Patch(facecolor=UNCHECKED, edgecolor="black", label="not checked"))
+        if culprits:
+            legend.append(Patch(facecolor="white", edgecolor=CULPRIT, linewidth=3,
+                                label="culprit"))
+        ax.legend(handles=legend, loc="lower left", fontsize="x-small", ncol=len(legend),
+                  frameon=False)
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def _box(ax, corner, width, height, color, culprit, gid):
+    from matplotlib.patches import FancyBboxPatch
+    ax.add_patch(FancyBboxPatch(corner, width, height, boxstyle="round,pad=0.02", facecolor=color,
+                                alpha=0.9, edgecolor=CULPRIT if culprit else "black",
+                                linewidth=3 if culprit else 1, gid=gid))
+
+
+def _culprit_note(culprit):
+    part = getattr(culprit, "part", "")
+    hint = getattr(culprit, "hint", "")
+    difference = getattr(culprit, "difference", None)
+    lines = [f"culprit: d{part}" if part else "culprit"]
+    if difference is not None:
+        lines.append(f"difference {difference:.1e}")
+    if hint:
+        lines.append(hint)
+    return "\n".join(lines)
