@@ -52,6 +52,7 @@ class Opinion(NamedTuple):
     covered: float      # share of the first look's error in the entries compared at all steps
     compared: int = 0   # entries compared at every step (one-sided ones that bend smoothly too)
     data_only: bool = False   # judged on the data gradient alone (the L2 term left out)
+    steady: bool = False      # constant, but too small to be anything but J's own round-off
 
     def describe(self, eps):
         span = f"eps {eps * SCALES[0]:g} to {eps * SCALES[-1]:g}"
@@ -64,9 +65,17 @@ class Opinion(NamedTuple):
         if self.covered < COVERED:
             return ("the entries that carry the error cross a kink at the larger steps: no "
                     "second opinion")
-        kind = "truncation, as eps^2" if self.slope > 1 else \
-            "round-off, as 1/eps" if self.slope < -0.5 else "a mix of truncation and round-off"
-        return f"the error scales as eps^{self.slope:.2f} over {span}: {kind}, numerical"
+        if self.steady:
+            return (f"the error stays constant over {span} (slope {self.slope:+.2f}), but at "
+                    f"the precision J itself is computed to ({self.mismatch:.1e}): numerical")
+        if self.slope > 1:
+            return (f"the error grows as eps^{self.slope:.2f} over {span}: truncation (as "
+                    "eps^2), numerical")
+        if self.slope < -0.5:
+            return (f"the error shrinks as eps^{self.slope:.2f} over {span}: round-off (as "
+                    "1/eps), numerical")
+        return (f"the error moves irregularly over {span} (fitted slope {self.slope:+.2f}): "
+                "round-off and truncation, numerical")
 
 
 def needs_opinion(result, tol, kinks=None):
@@ -122,7 +131,9 @@ def second_opinion(estimate, analytic, numeric, kinks, J, magnitude=0.0, in_band
     compared = smooth & (kinks[pick] == Kink.NONE)
     kept = np.abs(analytic[pick][compared] - numeric[pick][compared])
     covered = float(np.linalg.norm(kept) / np.linalg.norm(first)) if first.any() else 1.0
-    return Opinion(real, slope, relative, hint, best, covered, int(g.size))
+    steady = not real and g.size > 0 and all(
+        np.linalg.norm(row - mean) <= AGREE * np.linalg.norm(g - mean) for row in n)
+    return Opinion(real, slope, relative, hint, best, covered, int(g.size), steady=bool(steady))
 
 
 def reconsider(result, opinion, eps, tol):
