@@ -71,6 +71,7 @@ def eps_sweep(n_nets):
 
 def false_alarms(n_nets):
     found, kinks, inconclusive, custom = [], 0, 0, 0
+    forced = {"full": [], "screen": []}         # the same networks in each mode
     for seed in range(n_nets):
         net, X, y, options, description = random_case(20_000 + seed)
         report = net.check_gradients(X, y, **options)
@@ -80,11 +81,16 @@ def false_alarms(n_nets):
             found.append(description)
         elif not report.passed:
             inconclusive += 1
+        for mode, failed in forced.items():
+            again = net.check_gradients(X, y, mode=mode, dropout=options["dropout"])
+            if alarms(again) or again.culprits:
+                failed.append(f"{mode}: {description}")
     lines = [f"(b) false alarms: {len(found)} of {n_nets} random correct networks, {custom} of "
              f"them with custom layers (default eps=1e-6, tol=1e-5; {kinks} kink entries "
              f"handled; {inconclusive} inconclusive: a block whose every entry sits exactly on "
-             "a kink)"]
-    return lines + [f"    {a}" for a in found]
+             f"a kink); the same networks all in full mode: {len(forced['full'])}, all in "
+             f"screen mode: {len(forced['screen'])} (a failed block or a culprit)"]
+    return lines + [f"    {a}" for a in found + forced["full"] + forced["screen"]]
 
 
 def hard_false_alarms(counts):

@@ -352,3 +352,6 @@ def test_a_factor_bug_in_a_trained_network_is_flagged_where_the_arithmetic_allow
     assert not report.passed, f"{description}\n{report}"
     assert [(c.where, c.part) for c in report.culprits] == [("loss", "scores")], str(report)
     assert all(r.verdict == "mismatch" for r in report.results.values() if not r.passed)
+    text = str(report)      # what the user reads: the slope, the factor, the root cause
+    assert "stays constant over eps" in text and "analytic = 1.0" in text, text
+    assert "root cause:\n  loss " in text and "(because of loss)" in text, text
