@@ -185,7 +185,9 @@ def second_look(engine, block, entries, analytic, numeric, result, tol):
     opinion = second_opinion(engine_estimate(engine, block, entries, data_only), analytic,
                              estimates, numeric.kinks, engine.base_losses.mean(),
                              engine.base_magnitude, in_band or data_only)
-    if in_band or data_only or opinion.compared:     # kinks that stay kinks need no words
+    # Kinks that stay kinks need no words; and entries re-estimated only because they were
+    # one-sided never vouch for a block that failed on its other entries.
+    if in_band or data_only or opinion.compared and (opinion.real or result.passed):
         reconsider(result, opinion._replace(data_only=data_only), engine.eps, tol)
 
 
