@@ -461,6 +461,23 @@ def test_sample_mode_never_skips_a_small_block():
 
 # ---- the report -----------------------------------------------------------------------------
 
+def test_a_report_with_nan_and_excluded_entries_is_strict_json():
+    """NaN in θ and entries sitting exactly on a kink give NaN numbers in the report; to_dict
+    must still be strict JSON (json.dumps(..., allow_nan=False)), with null in their place."""
+    net = tn.Network([tn.Dense(2, 3), tn.ReLU(), tn.Dense(3, 2)], loss=tn.SoftmaxCrossEntropy(),
+                     seed=0)
+    X, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1])
+    W1, b1 = net.parameters()["W1"], net.parameters()["b1"]
+    W1[:], b1[:] = 0.0, 0.0               # every pre-activation exactly on ReLU's kink
+    net.parameters()["W2"][0, 0] = np.nan
+    report = net.check_gradients(X, y)
+    assert np.isnan(report.difference)
+    assert any(np.isnan(e.numeric) for r in report.results.values() for e in r.worst)
+    text = json.dumps(report.to_dict(), allow_nan=False)
+    assert json.loads(text)["difference"] is None
+    assert json.loads(report.to_json()) == json.loads(text)
+
+
 def test_report_to_dict_is_json_and_print_names_the_failing_blocks():
     net, X, y = course_net(buggy=True)
     report = net.check_gradients(X, y)

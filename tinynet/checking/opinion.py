@@ -20,6 +20,12 @@ kink cannot vouch for anything. Either
 way the report gives the measured slope of log‖error‖ against log ε, which says which kind
 it is (0: constant, 2: truncation, -1: round-off). No round-off floor is used here: the
 error is seen to move, or not.
+
+Entries the first look judged to sit at a kink (one-sided) are re-estimated too, and count
+as smooth where J bends as a smooth function does: ``|J(θ+h) + J(θ−h) − 2J(θ)| / 2h`` grows
+like h (about 4x per 4x step), where a crossed kink keeps it about constant and a kink met
+at a larger step makes it jump. Otherwise a trained network's tiny gradient, next to J's
+curvature, could pass a wrong backward as "kinks only" and the block would never be judged.
 """
 
 from typing import NamedTuple
@@ -34,6 +40,7 @@ ENTRIES = 12                       # per criterion (largest |g|, largest error)
 AGREE = 0.3                        # "the same error": within this fraction of its size
 COVERED = 0.9                      # a pass needs the failing entries compared at every step
 SMALLEST_MISMATCH = 1e-9           # relative; below it even a constant error is arithmetic
+SMOOTH_GROWTH = (2.0, 8.0)         # a smooth J's bend grows 4x per 4x step: accepted range
 
 
 class Opinion(NamedTuple):
@@ -43,44 +50,71 @@ class Opinion(NamedTuple):
     hint: str           # the factor, when the constant part is one ("1.000001 x numeric")
     best: float         # the smallest relative difference at any of the steps
     covered: float      # share of the first look's error in the entries compared at all steps
+    compared: int = 0   # entries compared at every step (one-sided ones that bend smoothly too)
+    data_only: bool = False   # judged on the data gradient alone (the L2 term left out)
+    steady: bool = False      # constant, but too small to be anything but J's own round-off
 
     def describe(self, eps):
         span = f"eps {eps * SCALES[0]:g} to {eps * SCALES[-1]:g}"
         if self.real:
-            return (f"the error stays constant over {span} (slope {self.slope:+.2f}): a real "
+            what = "the data gradient's error (L2 term left out)" if self.data_only else \
+                "the error"
+            return (f"{what} stays constant over {span} (slope {self.slope:+.2f}): a real "
                     f"mismatch of {self.mismatch:.1e}" + (f", analytic = {self.hint}" if self.hint
                                                            else ""))
         if self.covered < COVERED:
             return ("the entries that carry the error cross a kink at the larger steps: no "
                     "second opinion")
-        kind = "truncation, as eps^2" if self.slope > 1 else \
-            "round-off, as 1/eps" if self.slope < -0.5 else "a mix of truncation and round-off"
-        return f"the error scales as eps^{self.slope:.2f} over {span}: {kind}, numerical"
+        if self.steady:
+            return (f"the error stays constant over {span} (slope {self.slope:+.2f}), but at "
+                    f"the precision J itself is computed to ({self.mismatch:.1e}): numerical")
+        if self.slope > 1:
+            return (f"the error grows as eps^{self.slope:.2f} over {span}: truncation (as "
+                    "eps^2), numerical")
+        if self.slope < -0.5:
+            return (f"the error shrinks as eps^{self.slope:.2f} over {span}: round-off (as "
+                    "1/eps), numerical")
+        return (f"the error moves irregularly over {span} (fitted slope {self.slope:+.2f}): "
+                "round-off and truncation, numerical")
 
 
-def needs_opinion(result, tol):
-    """Above the "great" band, and below 10x the tolerance or the "bug" band (1e-3)."""
-    return result.how == "entries" and result.checked > 0 \
-        and BANDS[0][0] < result.difference < max(10 * tol, BANDS[-1][0])
+def needs_opinion(result, tol, kinks=None):
+    """Above the "great" band, and below 10x the tolerance or the "bug" band (1e-3); or
+    some entries judged one-sided at a kink (``kinks``: the Kink codes), which the first
+    look could not compare."""
+    if result.how != "entries" or not result.passed and result.verdict == "not finite":
+        return False
+    in_band = result.checked > 0 and BANDS[0][0] < result.difference < max(10 * tol,
+                                                                            BANDS[-1][0])
+    return in_band or kinks is not None and bool(np.any(kinks == Kink.ONE_SIDED))
 
 
-def second_opinion(estimate, analytic, numeric, kinks, J, magnitude=0.0):
+def second_opinion(estimate, analytic, numeric, kinks, J, magnitude=0.0, in_band=True):
     """Re-estimate the most telling compared entries at 4ε, 16ε and 64ε; -> Opinion.
 
     analytic, numeric, kinks: (k,) the checked entries at the check's ε; J: the cost at θ;
     magnitude: the size of the terms J is computed from (u·magnitude/|J| is J's relative
     precision, and so the data gradient's); estimate(scale,
-    positions) -> (estimates, Kink codes) of the entries at those positions of the k, with
-    the step scale·ε.
+    positions) -> (estimates, Kink codes[, bends]) of the entries at those positions of the
+    k, with the step scale·ε; bends: |J(θ+h) + J(θ−h) − 2J(θ)| / 2h. Given bends, entries
+    the first look judged one-sided are re-estimated too; in_band: the compared entries need
+    an opinion (else only the one-sided ones are re-estimated).
     """
-    use = np.flatnonzero(kinks == Kink.NONE)
+    use = np.flatnonzero(kinks == Kink.NONE) if in_band else np.array([], dtype=int)
     pick = np.union1d(use[np.argsort(-np.abs(analytic[use]))[:ENTRIES]],
                       use[np.argsort(-np.abs(analytic[use] - numeric[use]))[:ENTRIES]])
-    estimates, smooth = [], np.ones(pick.size, dtype=bool)
+    one_sided = np.flatnonzero(kinks == Kink.ONE_SIDED)
+    pick = np.union1d(pick, one_sided[np.argsort(-np.abs(analytic[one_sided]))[:ENTRIES]])
+    estimates, bends, smooth = [], [], np.ones(pick.size, dtype=bool)
     for scale in SCALES:
-        values, codes = estimate(scale, pick)
+        values, codes, *bend = estimate(scale, pick)
         estimates.append(values)
+        bends.append(bend[0] if bend else np.full(pick.size, np.nan))
         smooth &= codes == Kink.NONE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.array(bends[1:]) / np.array(bends[:-1])
+    bends_smoothly = ((growth >= SMOOTH_GROWTH[0]) & (growth <= SMOOTH_GROWTH[1])).all(axis=0)
+    smooth &= (kinks[pick] == Kink.NONE) | bends_smoothly
     g = analytic[pick][smooth]
     n = np.array(estimates)[:, smooth]                     # (scales, entries)
     errors = np.linalg.norm(g[None] - n, axis=1)
@@ -94,9 +128,12 @@ def second_opinion(estimate, analytic, numeric, kinks, J, magnitude=0.0):
     hint = factor_hint(g, mean) if real else ""
     best = min(difference(g, row) for row in n) if g.size else np.inf
     first = np.abs(analytic[use] - numeric[use])
-    kept = np.abs(analytic[pick][smooth] - numeric[pick][smooth])
+    compared = smooth & (kinks[pick] == Kink.NONE)
+    kept = np.abs(analytic[pick][compared] - numeric[pick][compared])
     covered = float(np.linalg.norm(kept) / np.linalg.norm(first)) if first.any() else 1.0
-    return Opinion(real, slope, relative, hint, best, covered)
+    steady = not real and g.size > 0 and all(
+        np.linalg.norm(row - mean) <= AGREE * np.linalg.norm(g - mean) for row in n)
+    return Opinion(real, slope, relative, hint, best, covered, int(g.size), steady=bool(steady))
 
 
 def reconsider(result, opinion, eps, tol):
@@ -105,7 +142,10 @@ def reconsider(result, opinion, eps, tol):
     if opinion.real:
         if result.passed:
             result.passed, result.verdict = False, "mismatch"
-        result.hint = result.hint or (f"analytic = {opinion.hint}" if opinion.hint else "")
+        if not result.checked:              # only one-sided entries: the opinion's own size
+            result.difference = opinion.mismatch
+        part = "the data gradient: " if opinion.data_only else ""
+        result.hint = result.hint or (f"{part}analytic = {opinion.hint}" if opinion.hint else "")
     elif not result.passed and opinion.best < tol and opinion.covered >= COVERED:
         # numerical, and backprop agrees with a better step on the entries that failed
         result.passed, result.verdict, result.hint = True, "numerical", ""
@@ -129,29 +169,56 @@ def constant_error(g, n, floor, precision=0.0):
 
 
 def second_look(engine, block, entries, analytic, numeric, result, tol):
-    """The network check's second opinion on one block, when it needs one (result revised)."""
-    if needs_opinion(result, tol):
-        opinion = second_opinion(engine_estimate(engine, block, entries), analytic,
-                                 numeric.estimates, numeric.kinks, engine.base_losses.mean(),
-                                 engine.base_magnitude)
-        reconsider(result, opinion, engine.eps, tol)
+    """The network check's second opinion on one block, when it needs one (result revised).
+
+    Where the L2 term dominates a block's gradient, it also dilutes the error of the data
+    gradient below the "great" band; its part is known exactly (numeric.penalty, from the
+    penalty's forward), so the data gradient is judged alone when its own difference is
+    above that band."""
+    in_band = needs_opinion(result, tol)
+    data_only = not in_band and result.passed and _data_in_band(analytic, numeric)
+    if not (in_band or data_only or needs_opinion(result, tol, numeric.kinks)):
+        return
+    estimates = numeric.estimates
+    if data_only:
+        analytic, estimates = analytic - numeric.penalty, estimates - numeric.penalty
+    opinion = second_opinion(engine_estimate(engine, block, entries, data_only), analytic,
+                             estimates, numeric.kinks, engine.base_losses.mean(),
+                             engine.base_magnitude, in_band or data_only)
+    # Kinks that stay kinks need no words; and entries re-estimated only because they were
+    # one-sided never vouch for a block that failed on its other entries.
+    if in_band or data_only or opinion.compared and (opinion.real or result.passed):
+        reconsider(result, opinion._replace(data_only=data_only), engine.eps, tol)
 
 
-def engine_estimate(engine, block, entries):
+def _data_in_band(analytic, numeric):
+    """Is the data gradient's difference (the penalty's part taken out) above "great"?"""
+    if numeric.penalty is None:
+        return False
+    use = numeric.kinks == Kink.NONE
+    data = difference((analytic - numeric.penalty)[use], (numeric.estimates - numeric.penalty)[use])
+    return bool(data > BANDS[0][0])
+
+
+def engine_estimate(engine, block, entries, data_only=False):
     """``estimate`` for second_opinion from the network check's engine: plain two-sided
-    differences; an entry whose step crosses a kink a layer declares is left out. (Not the
-    first look's kink judgement: at 64ε the curvature of a smooth J would let a small
-    mismatch pass as a kink.)"""
+    differences (of the data loss alone with ``data_only``); an entry whose step crosses a
+    kink a layer declares is left out. (Not the first look's kink judgement: at 64ε the
+    curvature of a smooth J would let a small mismatch pass as a kink.)"""
     def estimate(scale, positions):
         eps = engine.eps
         engine.eps = eps * scale
         try:
             k = len(positions)
             signs = np.concatenate([np.ones(k), -np.ones(k)])
-            change, crossed, _, _ = engine.delta_J(block, np.tile(entries[positions], 2), signs)
+            change, crossed, penalty, _ = engine.delta_J(block, np.tile(entries[positions], 2),
+                                                         signs)
+            if data_only:
+                change = change - penalty
         finally:
             engine.eps = eps
         values = (change[:k] - change[k:]) / (2 * eps * scale)
-        return values, np.where(crossed[:k] | crossed[k:], Kink.EXCLUDED, Kink.NONE)
+        bends = np.abs(change[:k] + change[k:]) / (2 * eps * scale)
+        return values, np.where(crossed[:k] | crossed[k:], Kink.EXCLUDED, Kink.NONE), bends
     estimate.eps = engine.eps
     return estimate

@@ -105,20 +105,25 @@ class GradCheckReport:
         return sorted(entries, key=lambda e: -e.error)[:n]
 
     def to_dict(self):
-        """A plain dict (JSON-able) of everything in the report."""
+        """A plain dict of everything in the report, valid strict JSON as it is: numbers
+        that are not finite (the numeric value of an excluded entry, a NaN difference) are
+        written as None (JSON's null)."""
         def block(r):
             d = asdict(r)
             d["shape"] = list(r.shape)
             d["worst"] = [dict(asdict(e), index=list(e.index)) for e in r.worst]
             return d
-        return {"passed": self.passed, "difference": self.difference, "verdict": self.verdict,
-                "eps": self.eps, "mode": self.mode, "tol": self.tol, "notes": self.notes,
-                "blocks": {name: block(r) for name, r in self.results.items()},
-                "culprits": None if self.culprits is None else [asdict(c) for c in self.culprits],
-                "caused_by": self.caused_by}
+        return _plain({"passed": self.passed, "difference": self.difference,
+                       "verdict": self.verdict, "eps": self.eps, "mode": self.mode,
+                       "tol": self.tol, "notes": self.notes,
+                       "blocks": {name: block(r) for name, r in self.results.items()},
+                       "culprits": None if self.culprits is None
+                       else [asdict(c) for c in self.culprits],
+                       "caused_by": self.caused_by})
 
     def to_json(self, **kwargs):
-        return json.dumps(self.to_dict(), **kwargs, default=_json_default)
+        """``to_dict()`` as strict JSON (no NaN or Infinity tokens)."""
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
     def plot(self, ax=None):
         """Per-block differences on a log scale with the course's verdict bands; -> Figure."""
@@ -172,10 +177,17 @@ class GradCheckReport:
         return f"<GradCheckReport {state}, difference={self.difference:.3e}>"
 
 
-def _json_default(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    raise TypeError(f"not JSON-able: {value!r}")
+def _plain(value):
+    """Python numbers, lists and dicts only; a float that is not finite becomes None."""
+    if isinstance(value, dict):
+        return {key: _plain(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_entry, tol,
