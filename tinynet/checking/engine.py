@@ -10,6 +10,7 @@ power series (``smooth.py``). The L2 term's change is computed exactly per entry
 Which of these paths each layer allows is decided in ``plan.py``.
 """
 
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -39,10 +40,26 @@ class NumericResult(NamedTuple):
     noise: np.ndarray          # (k,) round-off of each estimate
 
 
+class LayerError(RuntimeError):
+    """A layer's own forward or backward raised during a check; chained to the original."""
+
+
+@contextmanager
+def raised_in(layers, index, method):
+    """Turn an exception inside layers[index].method into a LayerError that names the layer."""
+    try:
+        yield
+    except LayerError:
+        raise
+    except Exception as exc:
+        raise LayerError(f"layers[{index}] ({layers[index]!r}): {method} raised "
+                         f"{type(exc).__name__}: {exc}") from exc
+
+
 class Engine:
     """Numeric estimates for ``net`` bound to float64 ``theta``/``dtheta`` (see sandbox.py).
 
-    dropout: "off" (keep_prob forced to 1) or "frozen" (one mask per Dropout layer, drawn
+    dropout: "off" (no unit dropped) or "frozen" (one mask per Dropout layer, drawn
     from ``rng``). Call ``start(X, y)`` once, then ``numeric`` for any entries.
     """
 
@@ -63,7 +80,8 @@ class Engine:
             layer.rng.bit_generator.state = self.frozen[index]
             if self.plan is None or self.plan.in_place[index]:
                 x = x.copy()
-        return layer.forward(x, training=True)
+        with raised_in(self.net.layers, index, "forward"):
+            return layer.forward(x, training=True)
 
     # ---- the base point -------------------------------------------------------------
     def start(self, X, y):
@@ -92,19 +110,23 @@ class Engine:
         self.inputs, outputs, in_place = [], [], []
         out = X
         for index, layer in enumerate(self.net.layers):
-            if isinstance(layer, Dropout):
-                if self.dropout == "off":
-                    layer.keep_prob = 1.0
-                elif layer.keep_prob < 1:                      # "frozen": one fixed mask
+            if isinstance(layer, Dropout) and layer.keep_prob < 1:
+                if self.dropout == "off" and builtin(layer) is None:
+                    layer.keep_prob = 1.0                      # its own forward: switched off
+                elif self.dropout == "off":   # a mask of ones: a backward using self.mask works
+                    layer.frozen_mask = np.ones(out.shape)
+                else:                                          # "frozen": one fixed mask
                     keep = self.rng.random(out.shape) < layer.keep_prob
                     layer.frozen_mask = keep / layer.keep_prob
             self.inputs.append(out)
             if builtin(layer) is not None:
-                result = layer.forward(out, training=True)
+                with raised_in(self.net.layers, index, "forward"):
+                    result = layer.forward(out, training=True)
             else:                   # on the caller's own array, to see whether it writes into it
                 before = out.copy()
                 layer.rng.bit_generator.state = self.frozen[index]
-                result = layer.forward(out, training=True)
+                with raised_in(self.net.layers, index, "forward"):
+                    result = layer.forward(out, training=True)
                 if not np.array_equal(out, before, equal_nan=True):
                     in_place.append(index)
                     # x is cached once per layer that passed it on unchanged (dropout off)
@@ -134,11 +156,16 @@ class Engine:
         net = self.net
         for layer, state in zip(net.layers, self.frozen):
             layer.rng.bit_generator.state = state
-        net._cost(self.inputs[0], self.y)
+        out = self.inputs[0]
+        for index, layer in enumerate(net.layers):
+            with raised_in(net.layers, index, "forward"):
+                out = layer.forward(out, training=True)
+        net.loss.forward(out, self.y)
         dout = net.loss.backward()
         for index in reversed(range(net._first_param_layer, len(net.layers))):
             layer, x = net.layers[index], self.inputs[index]
-            dx = layer.backward(dout)
+            with raised_in(net.layers, index, "backward"):
+                dx = layer.backward(dout)
             if index > net._first_param_layer:
                 dout = checked_input_grad(f"layers[{index}] ({layer!r})", dx, x.shape)
 
@@ -314,7 +341,7 @@ class Engine:
         layer = self.net.layers[index]
         if self.plan.dropout[index]:
             mask = layer.frozen_mask
-            if mask is None or layer.keep_prob == 1.0:
+            if mask is None or layer.keep_prob == 1.0 or self.dropout == "off":
                 return values
             return values * (mask[:, cols].T if cols is not None else mask[None])
         if cols is not None:
