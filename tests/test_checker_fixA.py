@@ -84,3 +84,118 @@ def test_an_exception_inside_a_layer_names_the_layer(method):
                                            "TypeError") as info:
         net.check_gradients(X, y)
     assert isinstance(info.value.__cause__, TypeError)
+
+
+class TiedEncoder(tn.Dense):
+    """An encoder whose W a decoder reads too: its backward adds its own term."""
+
+    def backward(self, dout):
+        self.grads["W"][...] += dout.T @ self.x
+        self.grads["b"][...] = dout.sum(axis=0)
+        return dout @ self.params["W"]
+
+
+class TiedDecoder(tn.Layer):
+    """Decodes with the encoder's W transposed; ``tie=False`` forgets to add its term."""
+
+    def __init__(self, encoder, tie=True):
+        super().__init__()
+        self.encoder, self.tie = encoder, tie
+
+    def forward(self, x, training=False):
+        self.x = x
+        return x @ self.encoder.params["W"]
+
+    def backward(self, dout):
+        if self.tie:
+            self.encoder.grads["W"][...] += self.x.T @ dout
+        return dout @ self.encoder.params["W"].T
+
+    def out_features(self, n):
+        return self.encoder.n_in
+
+
+def _tied(tie):
+    encoder = TiedEncoder(3, 4)
+    net = tn.Network([encoder, tn.Tanh(), TiedDecoder(encoder, tie)],
+                     loss=tn.MeanSquaredError(), seed=0)
+    rng = np.random.default_rng(1)
+    return net, rng.normal(size=(8, 3)), rng.normal(size=(8, 3))
+
+
+def _central_differences(net, X, y, h=1e-5):
+    """The course's loop, independent of the checker."""
+    theta, numeric = net.params.copy(), np.empty(net.params.size)
+    for i in range(theta.size):
+        for sign in (1, -1):
+            net.params[i] = theta[i] + sign * h
+            if sign == 1:
+                plus = net.cost(X, y)
+            else:
+                numeric[i] = (plus - net.cost(X, y)) / (2 * h)
+        net.params[i] = theta[i]
+    return numeric
+
+
+@pytest.mark.parametrize("mode", ["full", "sample", "screen"])
+def test_tied_weights_without_the_tied_term_fail_and_blame_no_correct_layer(mode):
+    net, X, y = _tied(tie=False)
+    J, analytic = net.cost_and_grad(X, y)
+    numeric = _central_differences(net, X, y)
+    W1 = slice(0, 12)
+    assert np.abs(analytic[W1] - numeric[W1]).max() > 0.1     # the bug is real
+    theta = net.params.copy()
+    report = net.check_gradients(X, y, mode=mode)
+    assert np.array_equal(net.params, theta)
+    assert not report.passed and not report.results["W1"].passed
+    assert report.results["b1"].passed
+    assert report.culprits == []                             # neither layer is wrong alone
+    assert any("W1" in note and "layers[2]" in note for note in report.notes)
+
+
+@pytest.mark.parametrize("mode", ["full", "sample", "screen"])
+def test_tied_weights_with_the_tied_term_pass(mode):
+    net, X, y = _tied(tie=True)
+    _, analytic = net.cost_and_grad(X, y)
+    assert np.allclose(analytic, _central_differences(net, X, y), rtol=1e-6, atol=1e-8)
+    assert net.check_gradients(X, y, mode=mode).passed
+
+
+class Shift(tn.Activation):
+    """x - t, where t is the bias of a Dense layer further on (read before its owner)."""
+
+    def __init__(self, owner):
+        super().__init__()
+        self.owner = owner
+
+    def forward(self, x, training=False):
+        return x - self.owner.params["b"][:x.shape[1]]
+
+    def backward(self, dout):
+        self.owner.grads["b"][...] -= dout.sum(axis=0)[:self.owner.grads["b"].size]
+        return dout
+
+
+class AccumulatingDense(tn.Dense):
+    def backward(self, dout):
+        self.grads["W"][...] += dout.T @ self.x
+        self.grads["b"][...] += dout.sum(axis=0)
+        return dout @ self.params["W"]
+
+
+class ForgetfulShift(Shift):
+    def backward(self, dout):
+        return dout
+
+
+@pytest.mark.parametrize("shift, passes", [(Shift, True), (ForgetfulShift, False)])
+def test_a_parameter_read_by_an_earlier_layer(shift, passes):
+    last = AccumulatingDense(4, 4)
+    net = tn.Network([tn.Dense(3, 4), shift(last), tn.Tanh(), last],
+                     loss=tn.MeanSquaredError(), seed=0)
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 4))
+    report = net.check_gradients(X, y)
+    assert report.passed is passes
+    assert report.results["b2"].passed is passes and report.results["W2"].passed
+    assert any("b2" in note and "layers[1]" in note for note in report.notes)

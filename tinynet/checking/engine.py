@@ -93,6 +93,7 @@ class Engine:
         outputs, in_place = self._forward_once(X)
         self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
         self.notes += self.plan.notes
+        self.readers = self._find_readers(outputs)
         losses, magnitude = self._losses(self.scores[None])
         self.base_losses, self.base_magnitude = losses[0], magnitude[0]   # at θ
         for layer, state in zip(net.layers, self.frozen):      # the analytic pass draws the same
@@ -142,6 +143,49 @@ class Engine:
             outputs.append(out)
         self.scores = out
         return outputs, in_place
+
+    def _find_readers(self, outputs):
+        """{block name: the indices of the layers whose forward reads it}, for the blocks that
+        a layer other than their owner reads too (tied weights, a layer that reads another
+        layer's params). Each block gets a random perturbation in θ, and every layer that is
+        not a built-in (whose forward reads only its own parameters) runs on its cached input:
+        a layer whose output changes reads the block. O(layers × blocks) layer calls."""
+        net, plan = self.net, self.plan
+        suspects = []
+        for index in range(len(net.layers)):
+            if plan.trusted[index] or plan.featurewise[index]:
+                continue
+            again = np.asarray(self._call(index, self.inputs[index]), dtype=np.float64)
+            if np.array_equal(again, outputs[index], equal_nan=True):  # else: random, see start
+                suspects.append(index)
+        readers, rng = {}, np.random.default_rng(0)
+        for block in net.blocks:
+            others = [i for i in suspects if i != block.layer_index]
+            if not others:
+                continue
+            flat = self.theta[block.start:block.stop]
+            saved = flat.copy()
+            flat += (1 + np.abs(saved)) * rng.standard_normal(saved.shape)
+            try:
+                found = [i for i in others if not np.array_equal(
+                    np.asarray(self._call(i, self.inputs[i]), dtype=np.float64), outputs[i],
+                    equal_nan=True)]
+            finally:
+                flat[...] = saved
+            if found:
+                readers[block.name] = sorted(found + [block.layer_index])
+                names = ", ".join(f"layers[{i}] ({net.layers[i]!r})" for i in found)
+                self.notes.append(
+                    f"{block.name} (layers[{block.layer_index}].params[{block.key!r}]) is also read "
+                    f"by {names}: a shared parameter, checked with each step written into θ and "
+                    f"the forward pass run again from layers[{readers[block.name][0]}]")
+        # cost_from(i) starts at the first layer that reads any of layers[i]'s blocks
+        self.first_reader = {}
+        for block in net.blocks:
+            if block.name in readers:
+                i = block.layer_index
+                self.first_reader[i] = min(self.first_reader.get(i, i), readers[block.name][0])
+        return readers
 
     def _analytic(self, X, y):
         """net's own forward and backward; a layer that breaks the protocol is named."""
@@ -362,7 +406,9 @@ class Engine:
         layer = net.layers[layer_index]
         steps = signs * self.eps                                   # (K,)
         K = entries.size
-        if self.plan.dense[layer_index]:
+        if block.name in self.readers:                             # shared: no shortcut
+            losses, magnitude, crossed = self._rerun(block, entries, steps)
+        elif self.plan.dense[layer_index]:
             x = self.inputs[layer_index]
             base_out = self.inputs[layer_index + 1] if layer_index + 1 < len(self.inputs) \
                 else self.scores
@@ -392,6 +438,31 @@ class Engine:
         data = (losses - self.base_losses[None]).mean(axis=1)
         penalty = np.broadcast_to(self._penalty_change(block, entries, steps), (K,))
         return data + penalty, crossed, penalty, magnitude
+
+    def _rerun(self, block, entries, steps):
+        """For a block several layers read: each step written into θ (where every reader sees
+        it), the forward pass run from the first reader; -> (losses (K, m), magnitude (K,),
+        kink codes (K,))."""
+        layers, start = self.net.layers, self.readers[block.name][0]
+        before = [layers[i].kinks(self.inputs[i]) for i in range(start, len(layers))]
+        before = [None if b is None else np.sign(b) for b in before]   # copies, at θ
+        flat = self.theta[block.start:block.stop]
+        outs, crossed = [], np.zeros(entries.size, dtype=np.uint8)
+        for k, (i, step) in enumerate(zip(entries, steps)):
+            saved = flat[i]
+            flat[i] = saved + step
+            try:
+                out = self.inputs[start]
+                for index in range(start, len(layers)):
+                    if before[index - start] is not None:   # its input or its kinks moved
+                        crossed[k] |= kink_code(before[index - start], layers[index].kinks(out),
+                                                axes=None)
+                    out = self._apply(index, out[None], None)[0]
+            finally:
+                flat[i] = saved
+            outs.append(out)
+        losses, magnitude = self._losses(np.stack(outs))
+        return losses, magnitude, crossed
 
     def _penalty_change(self, block, entries, steps):
         """Exact change of the penalty for each single-entry step."""
@@ -496,6 +567,7 @@ class Engine:
         """J at the current theta, reusing the cached inputs of layers before ``start``.
 
         -> (J, whether some layer's input crossed a kink)."""
+        start = self.first_reader.get(start, start)        # a shared block read earlier
         out = self.inputs[start]
         crossed = False
         for index in range(start, len(self.net.layers)):

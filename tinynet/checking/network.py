@@ -119,7 +119,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
         if depth >= 5 and not failed:
             notes.append(f"{depth} parameterized layers: round-off accumulates with depth, "
                          "differences around 1e-7 are still normal")
-        culprits = blame(engine) if wrong else []
+        culprits = blame(engine, notes, failed) if wrong else []
         return GradCheckReport(results, overall, eps, mode, tol, notes, culprits=culprits,
                                caused_by=explained(failed, culprits, net))
 
