@@ -199,3 +199,21 @@ def test_a_parameter_read_by_an_earlier_layer(shift, passes):
     assert report.passed is passes
     assert report.results["b2"].passed is passes and report.results["W2"].passed
     assert any("b2" in note and "layers[1]" in note for note in report.notes)
+
+
+def test_check_loss_leaves_a_loss_that_logs_its_calls_as_it_was():
+    class LoggedMSE(tn.MeanSquaredError):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def forward(self, scores, y):
+            self.calls.append(scores.shape)
+            return super().forward(scores, y)
+
+    loss = LoggedMSE()
+    loss.forward(np.ones((2, 2)), np.zeros((2, 2)))
+    attributes = dict(vars(loss))
+    rng = np.random.default_rng(0)
+    assert tn.check_loss(loss, rng.normal(size=(4, 3)), rng.normal(size=(4, 3))).passed
+    assert loss.calls == [(2, 2)] and vars(loss).keys() == attributes.keys()

@@ -9,6 +9,7 @@ get their items back, attributes are rebound, attributes the check created are r
 and random generators get their state back.
 """
 
+import functools
 import random
 import types
 import weakref
@@ -138,3 +139,15 @@ def float64_layer(layer):
             layer.params._bind(key, p)
             layer.grads._bind(key, g)
         state.restore()
+
+
+def restoring_first_argument(check):
+    """Decorator for a check whose first argument (a loss) it must leave as it found it."""
+    @functools.wraps(check)
+    def wrapper(obj, *args, **kwargs):
+        state = ObjectState([obj])
+        try:
+            return check(obj, *args, **kwargs)
+        finally:
+            state.restore()
+    return wrapper
