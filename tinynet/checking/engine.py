@@ -7,7 +7,9 @@ into a rank-1 update of the next Dense layer, and evaluates many perturbations a
 as one stacked batch. Through Dense → ReLU → Dense it goes one layer further with an
 exact linear map (``_shortcut``), through Dense → Tanh/Sigmoid → Dense with a short exact
 power series (``smooth.py``). The L2 term's change is computed exactly per entry.
-Which of these paths each layer allows is decided in ``plan.py``.
+Which of these paths each layer allows is decided in ``plan.py``. A block that another
+layer reads too (tied weights, ``_find_readers``) takes none of them: each step is written
+into θ and the forward pass runs again from the first layer that reads it (``_rerun``).
 """
 
 from contextlib import contextmanager
