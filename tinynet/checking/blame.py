@@ -54,20 +54,33 @@ class Culprit:
         return f"{self.where} {self.layer}: backward {what} (difference {self.difference:.1e}{hint})"
 
 
-def blame(engine):
+def blame(engine, notes=None, failed=()):
     """Check every layer, the loss and the penalty of ``engine.net`` in place; -> [Culprit].
 
-    ``engine`` has run ``start``: its cached inputs and scores are the base point.
+    ``engine`` has run ``start``: its cached inputs and scores are the base point. A
+    parameter several layers read (``engine.readers``) is not judged in place: its gradient
+    is what all their backwards add together, which no single layer's check sees. For each
+    such block in ``failed`` (names), a sentence saying so is appended to ``notes``.
     """
     net, rng = engine.net, np.random.default_rng(0)
     culprits = []
     first = net._first_param_layer
+    shared = {(b.layer_index, b.key) for b in net.blocks if b.name in engine.readers}
+    dtheta = engine.dtheta.copy()           # a reader's backward adds into its owner's grads
     for index, layer in enumerate(net.layers):
         if index < first:                   # nothing before it needs a gradient
             continue
+        skip = {key for i, key in shared if i == index}
         for part, diff, hint in _check_layer_in_place(layer, engine.inputs[index], index > first,
-                                                      engine.frozen[index], engine.eps, rng):
+                                                      engine.frozen[index], engine.eps, rng, skip):
             culprits.append(Culprit(f"layers[{index}]", _name(layer), part, diff, hint))
+    engine.dtheta[...] = dtheta
+    for name, readers in engine.readers.items():
+        if notes is not None and name in failed:
+            names = " and ".join(f"layers[{i}] ({_name(net.layers[i])})" for i in readers)
+            notes.append(f"blame cannot judge {name} in place: {names} read it, and its gradient is "
+                         "the sum of what their backwards add; check that every reader's backward "
+                         "adds (+=) its own term")
     loss = net.loss
     diff, hint = _check_loss_in_place(loss, engine.scores, engine.y, engine.eps, rng)
     if diff is not None:
@@ -113,11 +126,12 @@ def _layer_index(culprit):
 
 # ---- one piece in place ---------------------------------------------------------------------
 
-def _check_layer_in_place(layer, x, check_x, state, eps, rng):
+def _check_layer_in_place(layer, x, check_x, state, eps, rng, skip=()):
     """-> [(part, difference, hint)] for the faulty parts of ``layer`` at input ``x``.
 
     state: its generator's state for this forward pass (the engine's freezing), so that a
-    layer that draws random numbers draws the same ones as in the check, every time."""
+    layer that draws random numbers draws the same ones as in the check, every time.
+    skip: parameter keys not to judge (shared with other layers)."""
     with float64_layer(layer) as params:
         if hasattr(layer, "need_input_grad"):
             layer.need_input_grad = True
@@ -145,6 +159,9 @@ def _check_layer_in_place(layer, x, check_x, state, eps, rng):
         elif check_x:
             found.append(("x", 1.0, "backward returned no input gradient"))
         for key, value in params.items():
+            if key in skip:
+                continue
+
             def at_param(u, step, value=value):
                 saved = value.copy()
                 value += step * u

@@ -7,9 +7,12 @@ into a rank-1 update of the next Dense layer, and evaluates many perturbations a
 as one stacked batch. Through Dense → ReLU → Dense it goes one layer further with an
 exact linear map (``_shortcut``), through Dense → Tanh/Sigmoid → Dense with a short exact
 power series (``smooth.py``). The L2 term's change is computed exactly per entry.
-Which of these paths each layer allows is decided in ``plan.py``.
+Which of these paths each layer allows is decided in ``plan.py``. A block that another
+layer reads too (tied weights, ``_find_readers``) takes none of them: each step is written
+into θ and the forward pass runs again from the first layer that reads it (``_rerun``).
 """
 
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -39,10 +42,26 @@ class NumericResult(NamedTuple):
     noise: np.ndarray          # (k,) round-off of each estimate
 
 
+class LayerError(RuntimeError):
+    """A layer's own forward or backward raised during a check; chained to the original."""
+
+
+@contextmanager
+def raised_in(layers, index, method):
+    """Turn an exception inside layers[index].method into a LayerError that names the layer."""
+    try:
+        yield
+    except LayerError:
+        raise
+    except Exception as exc:
+        raise LayerError(f"layers[{index}] ({layers[index]!r}): {method} raised "
+                         f"{type(exc).__name__}: {exc}") from exc
+
+
 class Engine:
     """Numeric estimates for ``net`` bound to float64 ``theta``/``dtheta`` (see sandbox.py).
 
-    dropout: "off" (keep_prob forced to 1) or "frozen" (one mask per Dropout layer, drawn
+    dropout: "off" (no unit dropped) or "frozen" (one mask per Dropout layer, drawn
     from ``rng``). Call ``start(X, y)`` once, then ``numeric`` for any entries.
     """
 
@@ -63,7 +82,8 @@ class Engine:
             layer.rng.bit_generator.state = self.frozen[index]
             if self.plan is None or self.plan.in_place[index]:
                 x = x.copy()
-        return layer.forward(x, training=True)
+        with raised_in(self.net.layers, index, "forward"):
+            return layer.forward(x, training=True)
 
     # ---- the base point -------------------------------------------------------------
     def start(self, X, y):
@@ -75,6 +95,7 @@ class Engine:
         outputs, in_place = self._forward_once(X)
         self.plan = Plan(net, self.inputs, outputs, self._call, in_place)
         self.notes += self.plan.notes
+        self.readers = self._find_readers(outputs)
         losses, magnitude = self._losses(self.scores[None])
         self.base_losses, self.base_magnitude = losses[0], magnitude[0]   # at θ
         for layer, state in zip(net.layers, self.frozen):      # the analytic pass draws the same
@@ -92,19 +113,23 @@ class Engine:
         self.inputs, outputs, in_place = [], [], []
         out = X
         for index, layer in enumerate(self.net.layers):
-            if isinstance(layer, Dropout):
-                if self.dropout == "off":
-                    layer.keep_prob = 1.0
-                elif layer.keep_prob < 1:                      # "frozen": one fixed mask
+            if isinstance(layer, Dropout) and layer.keep_prob < 1:
+                if self.dropout == "off" and builtin(layer) is None:
+                    layer.keep_prob = 1.0                      # its own forward: switched off
+                elif self.dropout == "off":   # a mask of ones: a backward using self.mask works
+                    layer.frozen_mask = np.ones(out.shape)
+                else:                                          # "frozen": one fixed mask
                     keep = self.rng.random(out.shape) < layer.keep_prob
                     layer.frozen_mask = keep / layer.keep_prob
             self.inputs.append(out)
             if builtin(layer) is not None:
-                result = layer.forward(out, training=True)
+                with raised_in(self.net.layers, index, "forward"):
+                    result = layer.forward(out, training=True)
             else:                   # on the caller's own array, to see whether it writes into it
                 before = out.copy()
                 layer.rng.bit_generator.state = self.frozen[index]
-                result = layer.forward(out, training=True)
+                with raised_in(self.net.layers, index, "forward"):
+                    result = layer.forward(out, training=True)
                 if not np.array_equal(out, before, equal_nan=True):
                     in_place.append(index)
                     # x is cached once per layer that passed it on unchanged (dropout off)
@@ -121,6 +146,49 @@ class Engine:
         self.scores = out
         return outputs, in_place
 
+    def _find_readers(self, outputs):
+        """{block name: the indices of the layers whose forward reads it}, for the blocks that
+        a layer other than their owner reads too (tied weights, a layer that reads another
+        layer's params). Each block gets a random perturbation in θ, and every layer that is
+        not a built-in (whose forward reads only its own parameters) runs on its cached input:
+        a layer whose output changes reads the block. O(layers × blocks) layer calls."""
+        net, plan = self.net, self.plan
+        suspects = []
+        for index in range(len(net.layers)):
+            if plan.trusted[index] or plan.featurewise[index]:
+                continue
+            again = np.asarray(self._call(index, self.inputs[index]), dtype=np.float64)
+            if np.array_equal(again, outputs[index], equal_nan=True):  # else: random, see start
+                suspects.append(index)
+        readers, rng = {}, np.random.default_rng(0)
+        for block in net.blocks:
+            others = [i for i in suspects if i != block.layer_index]
+            if not others:
+                continue
+            flat = self.theta[block.start:block.stop]
+            saved = flat.copy()
+            flat += (1 + np.abs(saved)) * rng.standard_normal(saved.shape)
+            try:
+                found = [i for i in others if not np.array_equal(
+                    np.asarray(self._call(i, self.inputs[i]), dtype=np.float64), outputs[i],
+                    equal_nan=True)]
+            finally:
+                flat[...] = saved
+            if found:
+                readers[block.name] = sorted(found + [block.layer_index])
+                names = ", ".join(f"layers[{i}] ({net.layers[i]!r})" for i in found)
+                self.notes.append(
+                    f"{block.name} (layers[{block.layer_index}].params[{block.key!r}]) is also read "
+                    f"by {names}: a shared parameter, checked with each step written into θ and "
+                    f"the forward pass run again from layers[{readers[block.name][0]}]")
+        # cost_from(i) starts at the first layer that reads any of layers[i]'s blocks
+        self.first_reader = {}
+        for block in net.blocks:
+            if block.name in readers:
+                i = block.layer_index
+                self.first_reader[i] = min(self.first_reader.get(i, i), readers[block.name][0])
+        return readers
+
     def _analytic(self, X, y):
         """net's own forward and backward; a layer that breaks the protocol is named."""
         try:
@@ -134,11 +202,16 @@ class Engine:
         net = self.net
         for layer, state in zip(net.layers, self.frozen):
             layer.rng.bit_generator.state = state
-        net._cost(self.inputs[0], self.y)
+        out = self.inputs[0]
+        for index, layer in enumerate(net.layers):
+            with raised_in(net.layers, index, "forward"):
+                out = layer.forward(out, training=True)
+        net.loss.forward(out, self.y)
         dout = net.loss.backward()
         for index in reversed(range(net._first_param_layer, len(net.layers))):
             layer, x = net.layers[index], self.inputs[index]
-            dx = layer.backward(dout)
+            with raised_in(net.layers, index, "backward"):
+                dx = layer.backward(dout)
             if index > net._first_param_layer:
                 dout = checked_input_grad(f"layers[{index}] ({layer!r})", dx, x.shape)
 
@@ -314,7 +387,7 @@ class Engine:
         layer = self.net.layers[index]
         if self.plan.dropout[index]:
             mask = layer.frozen_mask
-            if mask is None or layer.keep_prob == 1.0:
+            if mask is None or layer.keep_prob == 1.0 or self.dropout == "off":
                 return values
             return values * (mask[:, cols].T if cols is not None else mask[None])
         if cols is not None:
@@ -335,7 +408,9 @@ class Engine:
         layer = net.layers[layer_index]
         steps = signs * self.eps                                   # (K,)
         K = entries.size
-        if self.plan.dense[layer_index]:
+        if block.name in self.readers:                             # shared: no shortcut
+            losses, magnitude, crossed = self._rerun(block, entries, steps)
+        elif self.plan.dense[layer_index]:
             x = self.inputs[layer_index]
             base_out = self.inputs[layer_index + 1] if layer_index + 1 < len(self.inputs) \
                 else self.scores
@@ -365,6 +440,31 @@ class Engine:
         data = (losses - self.base_losses[None]).mean(axis=1)
         penalty = np.broadcast_to(self._penalty_change(block, entries, steps), (K,))
         return data + penalty, crossed, penalty, magnitude
+
+    def _rerun(self, block, entries, steps):
+        """For a block several layers read: each step written into θ (where every reader sees
+        it), the forward pass run from the first reader; -> (losses (K, m), magnitude (K,),
+        kink codes (K,))."""
+        layers, start = self.net.layers, self.readers[block.name][0]
+        before = [layers[i].kinks(self.inputs[i]) for i in range(start, len(layers))]
+        before = [None if b is None else np.sign(b) for b in before]   # copies, at θ
+        flat = self.theta[block.start:block.stop]
+        outs, crossed = [], np.zeros(entries.size, dtype=np.uint8)
+        for k, (i, step) in enumerate(zip(entries, steps)):
+            saved = flat[i]
+            flat[i] = saved + step
+            try:
+                out = self.inputs[start]
+                for index in range(start, len(layers)):
+                    if before[index - start] is not None:   # its input or its kinks moved
+                        crossed[k] |= kink_code(before[index - start], layers[index].kinks(out),
+                                                axes=None)
+                    out = self._apply(index, out[None], None)[0]
+            finally:
+                flat[i] = saved
+            outs.append(out)
+        losses, magnitude = self._losses(np.stack(outs))
+        return losses, magnitude, crossed
 
     def _penalty_change(self, block, entries, steps):
         """Exact change of the penalty for each single-entry step."""
@@ -469,6 +569,7 @@ class Engine:
         """J at the current theta, reusing the cached inputs of layers before ``start``.
 
         -> (J, whether some layer's input crossed a kink)."""
+        start = self.first_reader.get(start, start)        # a shared block read earlier
         out = self.inputs[start]
         crossed = False
         for index in range(start, len(self.net.layers)):

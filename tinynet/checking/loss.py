@@ -12,8 +12,10 @@ from .estimate import DEFAULT_EPS, judge, round_off
 from .functions import numeric_array
 from .policy import DEFAULT_TOL
 from .report import GradCheckReport, progress_bar, summarize_block
+from .sandbox import restoring_first_argument
 
 
+@restoring_first_argument
 def check_loss(loss, scores, y, eps=DEFAULT_EPS, tol=DEFAULT_TOL, progress=None):
     """Check ``loss.backward`` at ``scores`` (m, n_out) with targets ``y``; -> GradCheckReport.
 

@@ -31,7 +31,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
     """Check ``net``'s backprop on (X, y); -> GradCheckReport. The model is left unchanged.
 
     eps: the step ε (default 1e-6; see the README for the sweep behind it).
-    dropout: "off" (keep_prob forced to 1) or "frozen" (one fixed mask per Dropout layer).
+    dropout: "off" (no unit dropped) or "frozen" (one fixed mask per Dropout layer).
     mode: "full" (every entry), "sample" (``samples`` entries per block, always including
       the block's largest gradients), "screen" (``directions`` random directions per block,
       then a full check of every block that fails), or "auto" (full up to 50,000
@@ -119,7 +119,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
         if depth >= 5 and not failed:
             notes.append(f"{depth} parameterized layers: round-off accumulates with depth, "
                          "differences around 1e-7 are still normal")
-        culprits = blame(engine) if wrong else []
+        culprits = blame(engine, notes, failed) if wrong else []
         return GradCheckReport(results, overall, eps, mode, tol, notes, culprits=culprits,
                                caused_by=explained(failed, culprits, net))
 

@@ -2,68 +2,102 @@
 
 Whatever the model's dtype, θ and dθ are float64 copies bound into the layers for the
 duration of the check. On exit (also when the check raises) the original buffers are bound
-again and every attribute that the check changed on the network, its layers, its loss and
-its penalty is put back bit for bit: arrays and dicts of arrays (running statistics,
-buffers, caches) are copied back into the very objects they were, other attributes are
-rebound, attributes the check created are removed, and random generators get their state
-back.
+again and everything reachable from the network, its layers, its loss and its penalty
+(objects nested inside layers, lists a forward appends to, running statistics, caches) is
+put back bit for bit: arrays are copied back into the very objects they were, containers
+get their items back, attributes are rebound, attributes the check created are removed,
+and random generators get their state back.
 """
 
+import functools
+import random
+import types
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
 
-# Restored separately: the flat parameter views (rebound) and the generators (their state).
-_SKIP = ("_params", "_grads", "rng")
+# Never walked into: code, not state (and a layer's weak reference to its network).
+_OPAQUE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
+           types.MethodType, weakref.ref, str, bytes, np.dtype)
 
 
 class ObjectState:
-    """A snapshot of ``vars(obj)``: ``restore()`` undoes whatever a check did to ``obj``."""
+    """A snapshot of everything reachable from ``roots`` through attributes (``__dict__``),
+    lists, tuples, dicts and sets; ``restore()`` undoes whatever a check did to it.
 
-    def __init__(self, obj):
-        self.obj = obj
-        self.attributes = dict(vars(obj))
-        self.arrays = {}           # name -> copy of the array
-        self.dicts = {}            # name -> (items, {key: copy of each array value})
-        for name, value in self.attributes.items():
-            if name in _SKIP:
+    Containers get their items back in place, objects their attributes (attributes the
+    check created are removed), arrays their values (copied into the same array objects),
+    random generators their state. ``buffers``: arrays (the network's flat buffers) that
+    are neither copied nor walked, nor their views. Cost: one copy of the state, once.
+    """
+
+    def __init__(self, roots, buffers=()):
+        self.buffers = {id(b) for b in buffers}
+        self.objects, self.lists, self.dicts, self.sets = [], [], [], []
+        self.arrays, self.generators = [], []
+        seen, stack = set(), list(roots)
+        while stack:
+            obj = stack.pop()
+            if obj is None or id(obj) in seen or isinstance(obj, _OPAQUE):
                 continue
-            if isinstance(value, np.ndarray):
-                self.arrays[name] = value.copy()
-            elif isinstance(value, dict):
-                self.dicts[name] = (dict(value), {key: v.copy() for key, v in value.items()
-                                                  if isinstance(v, np.ndarray)})
-        rng = getattr(obj, "rng", None)
-        self.rng_state = rng.bit_generator.state if isinstance(rng, np.random.Generator) else None
+            seen.add(id(obj))
+            if isinstance(obj, np.ndarray):
+                if id(obj) not in self.buffers and id(obj.base) not in self.buffers \
+                        and obj.flags.writeable:
+                    self.arrays.append((obj, obj.copy()))
+                continue
+            if isinstance(obj, np.random.Generator):
+                self.generators.append((obj, obj.bit_generator.state))
+                continue
+            if isinstance(obj, (random.Random, np.random.RandomState)):
+                self.generators.append((obj, obj.getstate() if isinstance(obj, random.Random)
+                                        else obj.get_state()))
+                continue
+            if isinstance(obj, list):
+                self.lists.append((obj, list(obj)))
+                stack.extend(obj)
+            elif isinstance(obj, dict):
+                self.dicts.append((obj, dict(obj)))
+                stack.extend(obj.values())
+            elif isinstance(obj, (set, tuple)):
+                if isinstance(obj, set):
+                    self.sets.append((obj, set(obj)))
+                stack.extend(obj)
+            attributes = getattr(obj, "__dict__", None)
+            if isinstance(attributes, dict):
+                self.objects.append((obj, dict(attributes)))
+                stack.extend(attributes.values())
 
     def restore(self):
-        current = vars(self.obj)
-        for name in [n for n in current if n not in self.attributes]:
-            del current[name]                       # created by the check (a cache, a counter)
-        for name, value in self.attributes.items():
-            if name in _SKIP:
-                continue
-            current[name] = value
-            if name in self.arrays:
-                _copy_back(value, self.arrays[name])
-            elif name in self.dicts:
-                items, copies = self.dicts[name]
-                dict.clear(value)                   # dict's own methods: no subclass hooks
-                dict.update(value, items)
-                for key, saved in copies.items():
-                    _copy_back(items[key], saved)
-        if self.rng_state is not None:
-            self.obj.rng.bit_generator.state = self.rng_state
-
-
-def _copy_back(array, saved):
-    if array.flags.writeable:
-        np.copyto(array, saved)
+        # the containers' own methods: no subclass hooks (ParamDict copies into its arrays)
+        for obj, attributes in self.objects:
+            current = vars(obj)
+            dict.clear(current)
+            dict.update(current, attributes)
+        for obj, items in self.lists:
+            list.__setitem__(obj, slice(None), items)
+        for obj, items in self.dicts:
+            dict.clear(obj)
+            dict.update(obj, items)
+        for obj, items in self.sets:
+            set.clear(obj)
+            set.update(obj, items)
+        for array, saved in self.arrays:
+            if array.flags.writeable and array.shape == saved.shape:
+                np.copyto(array, saved)
+        for generator, state in self.generators:
+            if isinstance(generator, np.random.Generator):
+                generator.bit_generator.state = state
+            elif isinstance(generator, random.Random):
+                generator.setstate(state)
+            else:
+                generator.set_state(state)
 
 
 def _states(net):
-    return [ObjectState(obj) for obj in [net, net.loss, net.penalty] + list(net.layers)
-            if obj is not None and hasattr(obj, "__dict__")]
+    return ObjectState([net, net.loss, net.penalty] + list(net.layers),
+                       buffers=(net._params, net._grads))
 
 
 @contextmanager
@@ -73,7 +107,7 @@ def float64_network(net, use_penalty=True):
     use_penalty=False leaves the penalty out of J and dθ for the duration.
     """
     saved_buffers = (net._params, net._grads)
-    states = _states(net)
+    state = _states(net)
     theta = net.params.astype(np.float64)   # always a copy: the model's θ is never touched
     dtheta = np.zeros_like(theta)
     try:
@@ -85,15 +119,15 @@ def float64_network(net, use_penalty=True):
     finally:
         net._params, net._grads = saved_buffers
         net._bind(*saved_buffers)
-        for state in states:
-            state.restore()
+        state.restore()
 
 
 @contextmanager
 def float64_layer(layer):
     """Bind float64 copies of a lone layer's parameters (gradients zeroed); yields the params."""
     saved = {key: (layer.params[key], layer.grads[key]) for key in layer.params}
-    state = ObjectState(layer)
+    net = layer._network() if getattr(layer, "_network", None) is not None else None
+    state = ObjectState([layer], () if net is None else (net._params, net._grads))
     params = {key: p.astype(np.float64) for key, p in layer.params.items()}
     try:
         for key in params:
@@ -105,3 +139,15 @@ def float64_layer(layer):
             layer.params._bind(key, p)
             layer.grads._bind(key, g)
         state.restore()
+
+
+def restoring_first_argument(check):
+    """Decorator for a check whose first argument (a loss) it must leave as it found it."""
+    @functools.wraps(check)
+    def wrapper(obj, *args, **kwargs):
+        state = ObjectState([obj])
+        try:
+            return check(obj, *args, **kwargs)
+        finally:
+            state.restore()
+    return wrapper
