@@ -88,6 +88,9 @@ CLAIMS = {
         ("Σ‖W[l]‖² is clearly the smallest with L2",
          ("(lambda w: w['L2, lambd = 0.7'] < 0.5 * min(w['no regularization'], w['dropout, keep_prob = 0.86']))"
          "({k: sum(float((n.parameters()[b] ** 2).sum()) for b in ('W1', 'W2', 'W3')) for k, n in runs.items()})")),
+        ("the L2 share of W1, W2, W3 is between 10 % and 90 %, so the report has no note",
+         ("all(0.1 < l2_report.results[b].penalty_share < 0.9 for b in ('W1', 'W2', 'W3'))"
+         " and not l2_report.notes")),
         ("the gradient checks pass (L2, L2 without the penalty, dropout off and frozen)",
          ("l2_report.passed and runs['L2, lambd = 0.7'].check_gradients(Xc, yc, penalty=False).passed"
          " and reports['off'].passed and reports['frozen'].passed")),

@@ -139,3 +139,17 @@ def test_a_wrong_custom_loss_backward_is_blamed_on_the_loss():
     report = net.check_gradients(X, y)
     assert [(c.where, c.part, c.layer) for c in report.culprits] == [
         ("loss", "scores", "HingeForgetsM()")]
+
+
+def test_a_check_where_every_gradient_is_exactly_zero_does_not_pass():
+    X, y = tn.datasets.blobs(60, centers=3, seed=0)
+    net = tn.Network([tn.Dense(2, 8), tn.Tanh(), tn.Dense(8, 3)], loss=MulticlassHinge(), seed=0)
+    assert net.check_gradients(X[:16], y[:16]).passed          # margins violated: tested
+    # Scores 10 for the true class, 0 for the others: every margin is met with room to
+    # spare, so J is 0 on a neighbourhood of θ and both gradients are exactly 0.
+    flat = tn.Network([tn.Dense(3, 3)], loss=MulticlassHinge(), seed=0)
+    flat.set_parameters({"W1": 10.0 * np.eye(3), "b1": np.zeros(3)})
+    report = flat.check_gradients(np.eye(3)[y[:16]], y[:16])
+    assert not report.passed
+    assert {r.verdict for r in report.results.values()} == {"inconclusive"}
+    assert "every gradient is exactly 0 here: nothing was tested" in str(report)

@@ -20,7 +20,7 @@ from .serialization import ModelFileError, load, register, register_layer
 from .training import (Callback, EarlyStopping, GradientCheck, GradientCheckFailed,
                        GradientNormMonitor, History)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "datasets", "optim", "plot",

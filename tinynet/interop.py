@@ -100,7 +100,7 @@ BRIDGES = (
     Bridge(LeakyReLU, "LeakyReLU", lambda layer, nn, dtype: nn.LeakyReLU(layer.alpha),
            lambda module: LeakyReLU(alpha=module.negative_slope)),
     # torch's p is the probability of dropping a unit, tinynet's keep_prob that of keeping it.
-    Bridge(Dropout, "Dropout", lambda layer, nn, dtype: nn.Dropout(p=1.0 - layer.keep_prob),
+    Bridge(Dropout, "Dropout", lambda layer, nn, dtype: nn.Dropout(p=round(1.0 - layer.keep_prob, 12)),
            _dropout),
     # torch counts batches only to average with momentum=None, which tinynet does not offer.
     Bridge(BatchNorm, "BatchNorm1d",

@@ -82,6 +82,13 @@ def _rebuild_param_dict(owner, kind, register, entries):
     return params
 
 
+def require_init(layer, where):
+    """A clear TypeError when a Layer subclass's __init__ skipped super().__init__()."""
+    if not hasattr(layer, "_params"):
+        raise TypeError(f"{where} ({type(layer).__name__}) did not call super().__init__() "
+                        "in its __init__")
+
+
 class Layer:
     """Base class for every layer, built-in or custom.
 
@@ -444,7 +451,11 @@ class Dropout(Activation):
 
     elementwise = rowwise = True     # per entry, given the mask (the checker handles the mask)
 
-    def __init__(self, keep_prob=0.5):
+    def __init__(self, keep_prob=0.5, *, p=None):
+        if p is not None:      # PyTorch's argument: the probability to drop, not to keep
+            raise TypeError(f"Dropout takes keep_prob, the probability to keep a unit (the "
+                            f"course's convention), not PyTorch's p = 1 - keep_prob: for "
+                            f"p={p!r} write Dropout(keep_prob=1 - {p!r})")
         super().__init__()
         self.keep_prob = _keep_prob(keep_prob)
         self.mask = None

@@ -175,7 +175,14 @@ class MeanSquaredError(Loss):
 
 def _check_length(y, m):
     if y.shape[0] != m:
-        raise ValueError(f"X and y have different lengths: X has {m} rows, y has {y.shape[0]}")
+        raise ValueError(f"X and y have different lengths: X has {m} rows, y has {y.shape[0]}"
+                         + _ravel_hint(y))
+
+
+def _ravel_hint(y):
+    """The course keeps labels in a row (1, m) or a column (m, 1); tinynet wants (m,)."""
+    return (f" (labels as a row or column, shape {y.shape}? pass y.ravel())"
+            if y.ndim == 2 and 1 in y.shape else "")
 
 
 def _finite(y, name):
@@ -189,7 +196,7 @@ def _finite(y, name):
 
 def _integer_labels(y, m):
     if y.ndim != 1:
-        raise ValueError(f"labels y must be 1-D (m,), got shape {y.shape}")
+        raise ValueError(f"labels y must be 1-D (m,), got shape {y.shape}" + _ravel_hint(y))
     _check_length(y, m)
     if y.dtype.kind == "b":
         return y.astype(np.int64)

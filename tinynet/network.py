@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers import Activation, Layer, drawing_initial_values
+from .layers import Activation, Layer, drawing_initial_values, require_init
 from .validation import check_X
 
 
@@ -44,6 +44,9 @@ class Network:
     def __init__(self, layers, loss, penalty=None, seed=None, dtype=np.float64):
         _check_layers(layers)
         _check_loss(loss)
+        if isinstance(penalty, type):
+            raise TypeError(f"penalty must be an instance such as {penalty.__name__}(...), "
+                            "not the class")
         if penalty is not None and not (hasattr(penalty, "forward") and hasattr(penalty, "backward")):
             raise TypeError(f"penalty must be None or an object like L2(lambd), got {penalty!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
@@ -281,6 +284,9 @@ class Network:
     def fit(self, X, y, epochs=1, **options):
         """Train with mini-batches; -> History. See ``tinynet.training.fit``."""
         from .training import fit
+        if "lr" in options:       # Keras-style; the learning rate belongs to the optimizer
+            raise TypeError(f"fit has no lr argument: pass optimizer=tn.SGD(lr={options['lr']!r}) "
+                            "(or tn.Adam(lr=...), tn.Momentum(lr=...), ...)")
         return fit(self, X, y, epochs=epochs, **options)
 
     def save(self, path):
@@ -382,9 +388,7 @@ def _check_layers(layers):
         if not isinstance(layer, Layer):
             raise TypeError(f"layers[{i}] must be a tinynet Layer, got {type(layer).__name__} "
                             f"({layer!r})")
-        if not hasattr(layer, "_params"):
-            raise TypeError(f"layers[{i}] ({type(layer).__name__}) did not call "
-                            "super().__init__() in its __init__")
+        require_init(layer, f"layers[{i}]")
         if id(layer) in seen:
             raise ValueError(f"layers[{i}] ({layer!r}) appears twice in the list; "
                              "create a separate layer object for each position")

@@ -146,10 +146,11 @@ l2_report = runs["L2, lambd = 0.7"].check_gradients(Xc, yc)
 print(l2_report)
 
 # %% [markdown]
-# The note at the end of the report: near a minimum of the regularized J, the data gradient and
-# the penalty's λ/m·W nearly cancel in some blocks, so the L2 term can be larger than the whole
-# gradient (a share above 100%). A bug in the data part could then hide behind the penalty;
-# the course-notes advice is to check the data loss alone as well, which `penalty=False` does:
+# The "L2 share" column says how much of each weight block's gradient is the penalty's λ/m·W
+# term: here from about a third (W1, W2) to two thirds (W3); the biases are not penalized. Where
+# the share passes 90 % the report adds a note, because a bug in the data part of the gradient
+# could then hide behind the penalty. None of these blocks gets there, but the course-notes
+# advice holds anyway: check the data loss alone as well, which `penalty=False` does:
 
 # %%
 print(runs["L2, lambd = 0.7"].check_gradients(Xc, yc, penalty=False))

@@ -285,11 +285,12 @@ plt.show()
 #
 # `net.save` writes one `.npz` file: the flat parameter vector plus a JSON description of the
 # layers, each with its `get_config()`. To rebuild a custom layer `tn.load` must know the class:
-# register it once with `tn.register_layer(Swish)` (or pass `custom_layers={"Swish": Swish}` to
-# `tn.load`). The file is written next to this notebook (`*.npz` files are ignored by git).
+# register it once with `tn.register(Swish)`, which `net.save` needs too (`tn.load` alone also
+# accepts `custom_layers={"Swish": Swish}`). The file is written next to this notebook
+# (`*.npz` files are ignored by git).
 
 # %%
-tn.register_layer(Swish)
+tn.register(Swish)
 net.save("swish_spirals.npz")
 loaded = tn.load("swish_spirals.npz")
 print(type(loaded.layers[1]).__name__, loaded.layers[1].get_config())

@@ -1,6 +1,6 @@
 """Gradient checking: backprop's dθ against two-sided finite differences.
 
-Three entry points share one report (``GradCheckReport``):
+Four entry points share one report (``GradCheckReport``):
 
 - ``check_gradients(net, X, y)`` (also ``net.check_gradients``): the whole network (network.py);
 - ``check_layer(layer, x)``: one layer alone, J = Σ out·G for a random upstream G (layer.py);

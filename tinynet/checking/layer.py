@@ -7,7 +7,7 @@ parameter is perturbed by ±ε; a layer's ``kinks`` hook tells a kink from a bug
 
 import numpy as np
 
-from ..layers import Dropout, Layer
+from ..layers import Dropout, Layer, require_init
 from ..validation import check_seed, flag, positive_float, step_size
 from .estimate import DEFAULT_EPS, Kink, judge, kink_code, round_off
 from .functions import numeric_array
@@ -26,6 +26,7 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
     """
     if not isinstance(layer, Layer):
         raise TypeError(f"check_layer expects a tinynet Layer, got {type(layer).__name__}")
+    require_init(layer, "layer")
     eps = step_size(eps)
     tol = positive_float(tol, "tol")
     flag(training, "training")

@@ -82,11 +82,13 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
             checks = {b.name: (np.arange(b.stop - b.start) if mode == "full"
                                else _sample(dtheta, b, samples, rng)) for b in net.blocks}
             screened = {}
-        results, all_g, all_n = [], [], []
+        results, all_g, all_n, zero = [], [], [], set()
         bar = progress_bar(progress, sum(len(v) for v in checks.values()))
         for block in net.blocks:
             if block.name in screened:
                 results.append(screened[block.name])
+                if not np.any(screen_vectors[block.name][0]) and not np.any(screen_vectors[block.name][1]):
+                    zero.add(block.name)
                 continue
             entries = checks[block.name]
             numeric = engine.numeric(block, entries, bar)
@@ -96,6 +98,8 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
                 floor_per_entry=numeric.noise, tol=tol, eps_excess=engine.eps_excess, m=X.shape[0],
                 penalty_grad=numeric.penalty)
             second_look(engine, block, entries, analytic, numeric, result, tol)
+            if not np.any(analytic) and not np.any(numeric.estimates):
+                zero.add(block.name)
             results.append(result)
             use = numeric.kinks == Kink.NONE
             all_g.append(analytic[use])
@@ -112,6 +116,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
                              "so a bug in the data gradient could hide there; check again with "
                              "penalty=False")
         notes.extend(_bias_before_batchnorm(net))
+        notes.extend(_nothing_tested(results, zero))
         failed = {r.name for r in results if not r.passed}
         # blame looks for a wrong backward: not for blocks that only could not be judged
         wrong = any(not r.passed and r.verdict != "inconclusive" for r in results)
@@ -133,6 +138,21 @@ def _sample(grads, block, k, rng):
     top = np.argsort(-g, kind="stable")[:max(1, k // 2)]
     rest = np.setdiff1d(np.arange(size), top)
     return np.sort(np.concatenate([top, rng.choice(rest, k - top.size, replace=False)]))
+
+
+def _nothing_tested(results, zero):
+    """Notes on blocks whose analytic and numeric values are all exactly 0 (``zero``).
+
+    Every block: nothing was tested, so every block becomes "inconclusive" (the check
+    fails). Some blocks only (a dead unit's bias): they keep their verdict, with a note.
+    """
+    if zero and len(zero) == len(results):
+        for r in results:
+            r.passed, r.verdict = False, "inconclusive"
+        return ["every gradient is exactly 0 here: nothing was tested; check at a point where "
+                "the loss is not flat"]
+    return [f"{r.name}: every checked entry is exactly 0, analytic and numeric (a dead unit?): "
+            "nothing was tested in this block" for r in results if r.name in zero]
 
 
 def _bias_before_batchnorm(net):
