@@ -26,6 +26,10 @@ as smooth where J bends as a smooth function does: ``|J(θ+h) + J(θ−h) − 2J
 like h (about 4x per 4x step), where a crossed kink keeps it about constant and a kink met
 at a larger step makes it jump. Otherwise a trained network's tiny gradient, next to J's
 curvature, could pass a wrong backward as "kinks only" and the block would never be judged.
+
+The network check (``second_look``), check_layer, check_loss, gradcheck and screen mode all
+ask through ``look``; entries failing at several kinks get ``finer_look`` (smaller steps),
+and where J's round-off is unknown or hides the error, ``climb`` (larger steps).
 """
 
 from typing import NamedTuple
