@@ -2,7 +2,9 @@
 
 With a fixed random upstream gradient G, the scalar J = Σ out·G has dJ/dout = G, so
 ``backward(G)`` must return dJ/dx and fill dJ/dparams. Every entry of x and of every
-parameter is perturbed by ±ε; a layer's ``kinks`` hook tells a kink from a bug.
+parameter is perturbed by ±ε; a layer's ``kinks`` hook tells a kink from a bug. Each block
+then gets the network check's second opinion (opinion.py): a constant error fails it even
+inside the "fine" band, and entries failing at several kinks are judged at smaller steps.
 """
 
 from functools import partial

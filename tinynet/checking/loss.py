@@ -2,7 +2,8 @@
 
 J = loss.forward(scores, y) (the mean over the batch); ``backward()`` must return dJ/dscores,
 shaped like the scores and already divided by m. Every entry of the scores is perturbed by
-±ε; the report has one block, "scores".
+±ε; the report has one block, "scores". J's round-off comes from the scores the loss sums
+and cancels (as in the network check), and the block gets the second opinion (opinion.py).
 """
 
 from types import SimpleNamespace
