@@ -2,8 +2,12 @@
 
 With a fixed random upstream gradient G, the scalar J = Σ out·G has dJ/dout = G, so
 ``backward(G)`` must return dJ/dx and fill dJ/dparams. Every entry of x and of every
-parameter is perturbed by ±ε; a layer's ``kinks`` hook tells a kink from a bug.
+parameter is perturbed by ±ε; a layer's ``kinks`` hook tells a kink from a bug. Each block
+then gets the network check's second opinion (opinion.py): a constant error fails it even
+inside the "fine" band, and entries failing at several kinks are judged at smaller steps.
 """
+
+from functools import partial
 
 import numpy as np
 
@@ -11,6 +15,7 @@ from ..layers import Dropout, Layer, require_init
 from ..validation import check_seed, flag, positive_float, step_size
 from .estimate import DEFAULT_EPS, Kink, judge, kink_code, round_off
 from .functions import numeric_array
+from .opinion import finer_look, look, plain_estimate
 from .policy import DEFAULT_TOL, difference
 from .report import GradCheckReport, progress_bar, summarize_block
 from .sandbox import float64_layer
@@ -64,7 +69,8 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
         analytic = {"x": dx.ravel()}
         analytic.update({key: layer.grads[key].ravel().copy() for key in params})
         J0 = float(np.vdot(out, G))
-        noise = round_off(float(np.abs(out * G).sum()), eps)
+        scale = float(np.abs(out * G).sum())       # the terms J sums: its round-off
+        noise = round_off(scale, eps)
         kinks0 = layer.kinks(x)
         if kinks0 is not None:
             kinks0 = np.array(kinks0)  # a copy: ReLU.kinks returns x itself, perturbed below
@@ -73,25 +79,39 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
             return float(np.vdot(forward(in_place)[0], G)) - J0
 
         arrays = dict(params, x=x)
+
+        def changes(array, positions, step):
+            """J(a ± step e_i) − J(a) for the entries at ``positions`` of the flat ``array``
+            (a view: perturbing it perturbs the layer's input or parameter); -> (plus, minus,
+            and what each step did to the declared kinks)."""
+            plus, minus = np.empty(len(positions)), np.empty(len(positions))
+            up = np.zeros(len(positions), dtype=np.uint8)
+            down = up.copy()
+            for k, i in enumerate(positions):
+                saved_value = array[i]
+                array[i] = saved_value + step
+                plus[k], up[k] = delta_J(), _crossed(layer, kinks0, x)
+                array[i] = saved_value - step
+                minus[k], down[k] = delta_J(), _crossed(layer, kinks0, x)
+                array[i] = saved_value
+            return plus, minus, up, down
+
         bar = progress_bar(progress, sum(a.size for a in arrays.values()))
         results, all_g, all_n = [], [], []
         for name in list(params) + ["x"]:
-            array = arrays[name].reshape(-1)  # a view: perturbing it perturbs the layer's input
-            changes = np.empty((2, array.size))
-            crossed = np.zeros((2, array.size), dtype=np.uint8)
-            for i in range(array.size):
-                saved_value = array[i]
-                for side, step in enumerate((eps, -eps)):
-                    array[i] = saved_value + step
-                    changes[side, i], crossed[side, i] = delta_J(), _crossed(layer, kinks0, x)
-                array[i] = saved_value
-            numeric, kink = judge(analytic[name], changes[0], changes[1], crossed[0], crossed[1],
-                                  eps, noise, tol)
+            array = arrays[name].reshape(-1)
+            everything = np.arange(array.size)
+            plus, minus, up, down = changes(array, everything, eps)
+            numeric, kink = judge(analytic[name], plus, minus, up, down, eps, noise, tol)
             if bar is not None:
                 bar.update(array.size)
-            results.append(summarize_block(name, arrays[name].shape, analytic[name], numeric, kink,
-                                           np.arange(array.size), floor_per_entry=noise, tol=tol,
-                                           eps_excess=DEFAULT_EPS / eps))
+            result = summarize_block(name, arrays[name].shape, analytic[name], numeric, kink,
+                                     everything, floor_per_entry=noise, tol=tol,
+                                     eps_excess=DEFAULT_EPS / eps)
+            estimate = plain_estimate(partial(changes, array), eps)
+            look(estimate, analytic[name], numeric, kink, result, tol, J0, scale)
+            finer_look(estimate, analytic[name], numeric, kink, result, tol, noise)
+            results.append(result)
             all_g.append(analytic[name][kink == Kink.NONE])
             all_n.append(numeric[kink == Kink.NONE])
         if bar is not None:

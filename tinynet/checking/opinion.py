@@ -26,16 +26,24 @@ as smooth where J bends as a smooth function does: ``|J(θ+h) + J(θ−h) − 2J
 like h (about 4x per 4x step), where a crossed kink keeps it about constant and a kink met
 at a larger step makes it jump. Otherwise a trained network's tiny gradient, next to J's
 curvature, could pass a wrong backward as "kinks only" and the block would never be judged.
+
+The network check (``second_look``), check_layer, check_loss, gradcheck and screen mode all
+ask through ``look``; entries failing at several kinks get ``finer_look`` (smaller steps),
+and where J's round-off is unknown or hides the error, ``climb`` (larger steps).
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
-from .estimate import UNIT_ROUNDOFF, Kink
+from .estimate import CROSSED, UNIT_ROUNDOFF, Kink
 from .policy import BANDS, difference, factor_hint
 
 SCALES = (4.0, 16.0, 64.0)         # multiples of the check's ε
+FINER = (0.1, 0.01, 0.001)         # ... to look past several kinks inside one step
+LADDER = 4.0 ** np.arange(1, 13)   # ... to climb until J's change is resolved (climb)
+LARGEST_STEP = 3e-2                # ... but never past this step
+STEADY = 0.05                      # climb: estimates that agree to 5 % have resolved J's change
 ENTRIES = 12                       # per criterion (largest |g|, largest error)
 AGREE = 0.3                        # "the same error": within this fraction of its size
 COVERED = 0.9                      # a pass needs the failing entries compared at every step
@@ -175,20 +183,82 @@ def second_look(engine, block, entries, analytic, numeric, result, tol):
     gradient below the "great" band; its part is known exactly (numeric.penalty, from the
     penalty's forward), so the data gradient is judged alone when its own difference is
     above that band."""
-    in_band = needs_opinion(result, tol)
-    data_only = not in_band and result.passed and _data_in_band(analytic, numeric)
-    if not (in_band or data_only or needs_opinion(result, tol, numeric.kinks)):
-        return
-    estimates = numeric.estimates
+    data_only = not needs_opinion(result, tol) and result.passed and \
+        _data_in_band(analytic, numeric)
     if data_only:
-        analytic, estimates = analytic - numeric.penalty, estimates - numeric.penalty
-    opinion = second_opinion(engine_estimate(engine, block, entries, data_only), analytic,
-                             estimates, numeric.kinks, engine.base_losses.mean(),
-                             engine.base_magnitude, in_band or data_only)
+        look(engine_estimate(engine, block, entries, True), analytic - numeric.penalty,
+             numeric.estimates - numeric.penalty, numeric.kinks, result, tol,
+             engine.base_losses.mean(), engine.base_magnitude, data_only=True)
+    else:
+        estimate = engine_estimate(engine, block, entries)
+        look(estimate, analytic, numeric.estimates, numeric.kinks, result, tol,
+             engine.base_losses.mean(), engine.base_magnitude)
+        finer_look(estimate, analytic, numeric.estimates, numeric.kinks, result, tol,
+                   numeric.noise)
+
+
+def look(estimate, analytic, numeric, kinks, result, tol, J, magnitude=0.0, data_only=False):
+    """The second opinion on one block, when it needs one (``result`` revised in place);
+    ``estimate`` as for second_opinion, with its step in ``estimate.eps``."""
+    in_band = needs_opinion(result, tol) or data_only
+    if not (in_band or needs_opinion(result, tol, kinks)):
+        return
+    opinion = second_opinion(estimate, analytic, numeric, kinks, J, magnitude, in_band)
     # Kinks that stay kinks need no words; and entries re-estimated only because they were
     # one-sided never vouch for a block that failed on its other entries.
-    if in_band or data_only or opinion.compared and (opinion.real or result.passed):
-        reconsider(result, opinion._replace(data_only=data_only), engine.eps, tol)
+    if in_band or opinion.compared and (opinion.real or result.passed):
+        reconsider(result, opinion._replace(data_only=data_only), estimate.eps, tol)
+
+
+def plain_estimate(changes, eps):
+    """``estimate`` for second_opinion from ``changes(positions, step)`` -> (J(θ + step e_i)
+    − J(θ), J(θ − step e_i) − J(θ), and the kink codes of both steps): plain two-sided
+    differences; an entry whose step crosses a declared kink is left out."""
+    def estimate(scale, positions):
+        step = eps * scale
+        plus, minus, up, down = changes(positions, step)
+        crossed = ((np.asarray(up) | np.asarray(down)) & CROSSED) > 0
+        return ((plus - minus) / (2 * step), np.where(crossed, Kink.EXCLUDED, Kink.NONE),
+                np.abs(plus + minus) / (2 * step))
+    estimate.eps = eps
+    return estimate
+
+
+def finer_look(estimate, analytic, numeric, kinks, result, tol, noise):
+    """Several kinks inside one ±ε step (a ReLU network on inputs of scale 1e-5) can put
+    backprop's value outside both one-sided slopes. The entries that fail are estimated
+    again at ε/10, ε/100 and ε/1000 (while J's change stays far above its round-off
+    ``noise``, the first look's, scalar or (k,)); each is judged at the largest of those
+    steps that crosses no kink the layers declare. The block passes ("numerical") only when all of
+    them are settled that way and it then passes the tolerance; a real bug still fails.
+    """
+    if result.passed or result.how != "entries" or result.verdict in ("not finite", "mismatch"):
+        return
+    noise = np.broadcast_to(noise, analytic.shape)
+    use = kinks == Kink.NONE
+    wrong = np.flatnonzero(use & (np.abs(analytic - numeric) > tol * (
+        np.abs(analytic) + np.abs(numeric)) + noise))
+    if not wrong.size:
+        return
+    values, todo = numeric.copy(), wrong
+    for scale in FINER:
+        # J's change must stay far above its round-off: else the entry stays unjudged
+        todo = todo[noise[todo] / scale <= 0.1 * (np.abs(analytic[todo]) + np.abs(numeric[todo]))]
+        if not todo.size:
+            break
+        estimates, codes, *_ = estimate(scale, todo)
+        clear = codes == Kink.NONE
+        values[todo[clear]] = estimates[clear]
+        todo = todo[~clear]
+    settled = np.isin(wrong, todo, invert=True) & (values[wrong] != numeric[wrong])
+    if not settled.all():
+        return                       # some failing entry could not be judged without a kink
+    better = difference(analytic[use], values[use])
+    if better < tol:
+        result.passed, result.verdict, result.hint = True, "numerical", ""
+        result.opinion = (f"{wrong.size} entries had several kinks inside the +-eps step; at "
+                          f"steps down to eps {estimate.eps * FINER[-1]:g}, the largest crossing "
+                          f"no kink, backprop agrees: difference {better:.1e}")
 
 
 def _data_in_band(analytic, numeric):
@@ -222,3 +292,67 @@ def engine_estimate(engine, block, entries, data_only=False):
         return values, np.where(crossed[:k] | crossed[k:], Kink.EXCLUDED, Kink.NONE), bends
     estimate.eps = engine.eps
     return estimate
+
+
+def climb(estimate, analytic, numeric, result, tol):
+    """Where J's round-off is unknown (gradcheck's opaque cost) or hides the error (a
+    confident softmax: J ~ 1e-11, its changes at ε below J's resolution): re-estimate the
+    most telling entries at 4ε, 16ε, ... up to a step of 3e-2 and classify by how the error
+    moves. Three steps in a row (a 16x range) with the same error, the estimates themselves
+    agreeing to 5 %, is a real mismatch: a block that passed fails when it is in the "bug"
+    band (above 1e-3; below it, kinks crossed at every step can fake one). An error that
+    falls as the step grows (round-off, as 1/ε) and never stays constant is numerical: a
+    failed block passes where its best difference is below 1e-3, and the report says how
+    good that was (a bug below the noise at every step cannot be seen by any step).
+    Otherwise ``result`` is left as it is (revised in place)."""
+    if result.how != "entries" or result.verdict in ("not finite", "mismatch") or \
+            result.passed and result.verdict not in ("round-off", "kinks only"):
+        return
+    pick = np.union1d(np.argsort(-np.abs(analytic))[:ENTRIES],
+                      np.argsort(-np.abs(analytic - numeric))[:ENTRIES])
+    g = analytic[pick]
+    steps = [scale for scale in LADDER if estimate.eps * scale <= LARGEST_STEP]
+    rows, bends, keep = [], [], np.ones(pick.size, dtype=bool)
+    for k, scale in enumerate(steps):
+        values, codes, bend = estimate(scale, pick)
+        rows.append(values)
+        bends.append(bend)
+        keep &= codes == Kink.NONE
+        if k < 2:
+            continue
+        window = np.array(rows[-3:])
+        # a kink crossed at every step bends J by about as much at each (a smooth J: 4x per
+        # 4x step) and can fake a constant error of its own size; such entries are left out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.array(bends[-2:]) / np.array(bends[-3:-1])
+        smooth = ((growth >= SMOOTH_GROWTH[0]) & (growth <= SMOOTH_GROWTH[1])).all(axis=0)
+        use = keep & (smooth | (np.array(bends[-3:]) < 0.1 * np.abs(g - window)).all(axis=0))
+        if use.any() and all(np.any(row) for row in window[:, use]):
+            real, relative, mean = constant_error(g[use], window[:, use], 0.0)
+            # ... and J's change is resolved: proportional to the step, so the estimates
+            # agree with one another (not a J that stops changing, whose estimate ~ 1/ε)
+            real &= all(np.linalg.norm(row - mean) <= STEADY * np.linalg.norm(mean)
+                        for row in window[:, use])
+            if real and not result.passed:
+                return                      # it failed, and rightly: nothing to add
+            # a block that passed is failed only for a mismatch of the "bug" band's size:
+            # kinks crossed at every step can fake a small constant error of their own
+            real &= relative >= BANDS[-1][0]
+            if real:
+                result.passed, result.verdict = False, "mismatch"
+                result.hint = result.hint or factor_hint(g[use], mean)
+                result.opinion = (f"the error stays constant over eps {estimate.eps * steps[k - 2]:g}"
+                                  f" to {estimate.eps * scale:g}, where J's change is resolved: "
+                                  f"a real mismatch of {relative:.1e}")
+                return
+    if not keep.any():
+        return
+    differences = [difference(g[keep], row[keep]) for row in rows]
+    errors = [np.linalg.norm(g[keep] - row[keep]) for row in rows]
+    best = int(np.argmin(differences))
+    if differences[best] < BANDS[-1][0] and errors[best] <= errors[0] / 4:
+        result.passed, result.verdict, result.hint = True, "numerical", ""
+        result.opinion = (f"the error moves over eps {estimate.eps * steps[0]:g} to "
+                          f"{estimate.eps * steps[-1]:g}, never constant: numerical; the best "
+                          f"difference is {differences[best]:.1e}, at eps "
+                          f"{estimate.eps * steps[best]:g}")
