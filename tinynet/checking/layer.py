@@ -74,18 +74,14 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
         arrays = dict(params, x=x)
         bar = progress_bar(progress, sum(a.size for a in arrays.values()))
         results, all_g, all_n = [], [], []
+        def steps(array, positions, h):
+            return _steps(array, positions, h, lambda: (delta_J(), _crossed(layer, kinks0, x)))
+
         for name in list(params) + ["x"]:
             array = arrays[name].reshape(-1)  # a view: perturbing it perturbs the layer's input
-            changes = np.empty((2, array.size))
-            crossed = np.zeros((2, array.size), dtype=np.uint8)
-            for i in range(array.size):
-                saved_value = array[i]
-                for side, step in enumerate((eps, -eps)):
-                    array[i] = saved_value + step
-                    changes[side, i], crossed[side, i] = delta_J(), _crossed(layer, kinks0, x)
-                array[i] = saved_value
-            numeric, kink = judge(analytic[name], changes[0], changes[1], crossed[0], crossed[1],
-                                  eps, noise, tol)
+            numeric, kink = judge(analytic[name], *steps(array, np.arange(array.size), eps), eps,
+                                  noise, tol, again=lambda positions, h, array=array: (
+                                      *steps(array, positions, h), noise * eps / h))
             if bar is not None:
                 bar.update(array.size)
             results.append(summarize_block(name, arrays[name].shape, analytic[name], numeric, kink,
@@ -97,6 +93,19 @@ def check_layer(layer, x, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0, training=Tru
             bar.close()
     overall = difference(np.concatenate(all_g), np.concatenate(all_n))
     return GradCheckReport(results, overall, eps, "layer", tol, notes)
+
+
+def _steps(array, positions, h, evaluate):
+    """(plus, minus, up, down) for steps of ±h in array[positions]: ``evaluate()`` -> (the
+    change of J, the kink code) with the step in place."""
+    out = np.empty((2, 2, positions.size))
+    for k, i in enumerate(positions):
+        saved_value = array[i]
+        for side, step in enumerate((h, -h)):
+            array[i] = saved_value + step
+            out[:, side, k] = evaluate()
+        array[i] = saved_value
+    return out[0, 0], out[0, 1], out[1, 0].astype(np.uint8), out[1, 1].astype(np.uint8)
 
 
 def _crossed(layer, kinks0, x):

@@ -41,22 +41,25 @@ def check_loss(loss, scores, y, eps=DEFAULT_EPS, tol=DEFAULT_TOL, progress=None)
                          f"it must return dJ/dscores with the scores' shape {scores.shape}")
     analytic = np.array(dscores, dtype=np.float64).ravel()
     flat = scores.reshape(-1)
-    changes = np.empty((2, flat.size))           # J(s ± ε e_i) − J(s)
     bar = progress_bar(progress, flat.size)
-    for i in range(flat.size):
-        saved = flat[i]
-        for side, step in enumerate((eps, -eps)):
-            flat[i] = saved + step
-            changes[side, i] = float(loss.forward(scores, y)) - J0
-        flat[i] = saved
-        if bar is not None:
-            bar.update(1)
+
+    def changes(positions, h):                   # J(s ± h e_i) − J(s); a loss declares no kinks
+        out = np.empty((2, positions.size))
+        for k, i in enumerate(positions):
+            saved = flat[i]
+            for side, step in enumerate((h, -h)):
+                flat[i] = saved + step
+                out[side, k] = float(loss.forward(scores, y)) - J0
+            flat[i] = saved
+            if bar is not None and h == eps:
+                bar.update(1)
+        return out[0], out[1], 0, 0, noise * eps / h
+
+    noise = round_off(abs(J0), eps)
+    numeric, kinks = judge(analytic, *changes(np.arange(flat.size), eps)[:4], eps, noise, tol,
+                           again=changes)
     if bar is not None:
         bar.close()
-    noise = round_off(abs(J0), eps)
-    undeclared = np.zeros(flat.size, dtype=bool)  # a loss declares no kinks; judge finds them
-    numeric, kinks = judge(analytic, changes[0], changes[1], undeclared, undeclared, eps, noise,
-                           tol)
     result = summarize_block("scores", scores.shape, analytic, numeric, kinks, np.arange(flat.size),
                              floor_per_entry=noise, tol=tol, m=m)
     return GradCheckReport([result], result.difference, eps, "loss", tol)

@@ -140,7 +140,7 @@ def reconsider(result, opinion, eps, tol):
     """Revise a BlockResult with the second opinion (in place)."""
     result.opinion = opinion.describe(eps)
     if opinion.real:
-        if result.passed:
+        if result.passed or not result.checked:     # passed, or inconclusive: nothing compared
             result.passed, result.verdict = False, "mismatch"
         if not result.checked:              # only one-sided entries: the opinion's own size
             result.difference = opinion.mismatch

@@ -215,11 +215,11 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
             hint = (f"the numeric estimate is {numeric[j]} at {_where(indices[j], shape)}: "
                     "J(θ ± ε) is not finite (NaN in θ or the data, or an overflow)")
     elif not use.any():
-        # Entries at a kink where backprop's value was checked to be a subgradient support a
-        # pass (estimate.judge); excluded entries alone do not.
-        judged = kink == Kink.ONE_SIDED
-        passed, word = (True, "kinks only") if judged.any() else (False, "inconclusive")
-        hint = "" if passed else "no entry could be compared: every one sits exactly on a kink"
+        # Nothing compared by a two-sided estimate: a subgradient between two one-sided slopes
+        # is consistent with a correct backward but does not show one, so no pass (DESIGN.md).
+        passed, word = False, "inconclusive"
+        hint = ("no entry could be compared: every one sits at a kink; check at other "
+                "inputs (or a smaller eps)")
     else:
         passed, word = judge_block(relative, abs_error, floor, tol, eps_excess)
         if word == "inconclusive":
