@@ -169,7 +169,7 @@ class Doubled:
 def alarms(report):
     """Blocks that a correct network fails. A block whose every checked entry sits at a kink
     (all of it, or all of a sample) is not compared at all: "inconclusive" there is the
-    honest answer (DESIGN.md: nothing compared does not pass), not an alarm."""
+    honest answer (nothing compared is not a pass), not an alarm."""
     return [r.name for r in report.results.values() if not r.passed
             and not (r.verdict == "inconclusive" and r.checked == 0 and r.kinks > 0)]
 

@@ -216,7 +216,7 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
                     "J(θ ± ε) is not finite (NaN in θ or the data, or an overflow)")
     elif not use.any():
         # Nothing compared by a two-sided estimate: a subgradient between two one-sided slopes
-        # is consistent with a correct backward but does not show one, so no pass (DESIGN.md).
+        # is consistent with a correct backward but does not show one, so no pass.
         passed, word = False, "inconclusive"
         hint = ("no entry could be compared: every one sits at a kink; check at other "
                 "inputs (or a smaller eps)")
@@ -238,6 +238,17 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
                    Kink(kink[j]).label) for j in order]
     return BlockResult(name, tuple(shape), int(use.sum()), size, relative, abs_error, floor,
                        passed, word, int((kink != Kink.NONE).sum()), share, hint, worst)
+
+
+def at_lower_precision(result, ratio, note):
+    """Revise a failed BlockResult (in place) whose J went through a layer computing at a
+    lower precision than the check's float64 (``ratio``: its unit round-off over float64's):
+    an error within the round-off floor scaled to that precision says nothing about backprop,
+    so the block is "inconclusive" (still failed, never blamed) with ``note`` as its hint.
+    A "not finite" block, or an error above that level (a real bug), is left as it was."""
+    if result.passed or result.verdict == "not finite" or result.abs_error > ratio * result.floor:
+        return
+    result.verdict, result.hint = "inconclusive", note
 
 
 def _where(index, shape):
