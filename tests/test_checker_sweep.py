@@ -167,10 +167,11 @@ class Doubled:
 
 
 def alarms(report):
-    """Blocks that a correct network fails. A block whose every entry sits exactly on a kink
-    cannot be compared at all: "inconclusive" there is the honest answer, not an alarm."""
+    """Blocks that a correct network fails. A block whose every checked entry sits at a kink
+    (all of it, or all of a sample) is not compared at all: "inconclusive" there is the
+    honest answer (nothing compared is not a pass), not an alarm."""
     return [r.name for r in report.results.values() if not r.passed
-            and not (r.verdict == "inconclusive" and r.checked == 0 and r.kinks == r.size)]
+            and not (r.verdict == "inconclusive" and r.checked == 0 and r.kinks > 0)]
 
 
 @pytest.mark.parametrize("chunk", range(4))
@@ -202,7 +203,7 @@ def test_no_false_alarms_on_trained_deep_and_exactly_fitting_networks(kind, mode
     failures = []
     for net, X, y, description in hard_cases(kind):
         report = net.check_gradients(X, y, mode=mode)
-        if not report.passed:
+        if alarms(report):
             failures.append(f"{description}\n{report}")
     assert not failures, "\n\n".join(failures)
 
@@ -336,8 +337,10 @@ def trained_random_case(seed):
 
 # Trained networks that a first look alone misses (benchmarks/sweep_eps.py, part (c)):
 # smooth (Tanh, Sigmoid) nets whose gradients are so small next to J's curvature that a
-# wrong backward looked like a kink in every entry of the last blocks ("kinks only"), and
-# nets whose L2 term dilutes the data gradient's error below the "great" band.
+# wrong backward looked like a kink in every entry of the last blocks ("kinks only"; since
+# kinks are confirmed at smaller steps, estimate.verify_kinks, the first look fails them
+# itself and the second opinion confirms the mismatch), and nets whose L2 term dilutes the
+# data gradient's error below the "great" band.
 KINKS_ONLY = (50013, 50036, 50093, 50166)
 L2_DOMINATED = ((50001, 1e-6), (50029, 1e-5))
 
@@ -351,7 +354,8 @@ def test_a_factor_bug_in_a_trained_network_is_flagged_where_the_arithmetic_allow
     report = net.check_gradients(X, y, mode="full")
     assert not report.passed, f"{description}\n{report}"
     assert [(c.where, c.part) for c in report.culprits] == [("loss", "scores")], str(report)
-    assert all(r.verdict == "mismatch" for r in report.results.values() if not r.passed)
+    assert all(r.verdict in ("mismatch", "suspicious", "bug")
+               for r in report.results.values() if not r.passed)
     text = str(report)      # what the user reads: the slope, the factor, the root cause
     assert "stays constant over eps" in text and "analytic = 1.0" in text, text
     assert "root cause:\n  loss " in text and "(because of loss)" in text, text

@@ -145,9 +145,11 @@ plt.show()
 # Some layers are not differentiable everywhere: ReLU at 0, `|x|` at 0, a hinge. If a ±ε step
 # crosses such a point the two-sided estimate is wrong even though `backward` is right. tinynet's
 # checker sees it in J itself: a kink inside the step *bends* J, so `J(x + ε) − J(x)` and
-# `J(x) − J(x − ε)` give two different one-sided slopes. At such an entry `backward` must give a
-# value between the two slopes (a *subgradient*): then the entry is counted as a kink, not
-# compared; outside them it is a bug. A layer may also say where its kinks are through the hook
+# `J(x) − J(x − ε)` give two different one-sided slopes. Curvature bends J too, so the checker
+# confirms the kink at smaller steps (ε/8, ...): a kink's slope gap stays, a smooth J's shrinks,
+# and an entry whose kink a smaller step no longer meets is compared there. At a confirmed kink
+# `backward` must give a value between the two slopes (a *subgradient*): then the entry is
+# counted as a kink, not compared; outside them it is a bug. A layer may also say where its kinks are through the hook
 # `kinks(x)`: an array shaped like `x` whose **sign** tells which side of a kink each input is on
 # (zero exactly at one). Here is a home-made ReLU, checked on an input with one entry exactly at 0
 # and one within ε of it, without and with the hook. (`tn.Activation` is the base class for layers
@@ -175,7 +177,7 @@ class MyReLUWrong(MyReLUWithKinks):
 
 x_kink = rng.normal(size=(4, 3))
 x_kink[0, 0] = 0.0                             # exactly on the kink
-x_kink[2, 1] = 3e-7                            # within ε = 1e-6 of it
+x_kink[2, 1] = 1e-8                            # well within ε = 1e-6 of it
 for candidate in (MyReLU(), MyReLUWithKinks(), MyReLUWrong()):
     report = tn.check_layer(candidate, x_kink)
     print(f"--- {type(candidate).__name__}: passed = {report.passed}")

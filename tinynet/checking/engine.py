@@ -546,10 +546,20 @@ class Engine:
         scale = np.maximum(np.maximum(magnitude[:k], magnitude[k:]), self.base_magnitude)
         noise = round_off(np.maximum(scale, abs(self.J0)), eps)
         estimates, kinks = judge(analytic, change[:k], change[k:], crossed[:k], crossed[k:],
-                                 eps, noise, self.tol)
+                                 eps, noise, self.tol, again=self._again(block, entries, scale))
         two_sided = (change[:k] - change[k:]) / (2 * eps)
         met_kink = ((crossed[:k] | crossed[k:]) > 0) | (estimates != two_sided)
         return estimates, kinks, (pen[:k] - pen[k:]) / (2 * eps), noise, met_kink
+
+    def _again(self, block, entries, scale):
+        """For ``judge``: the changes of J at a smaller step, for suspected kinks only."""
+        def again(positions, step):
+            k = positions.size
+            signs = np.concatenate([np.ones(k), -np.ones(k)]) * (step / self.eps)
+            change, crossed, _, _ = self.delta_J(block, np.tile(entries[positions], 2), signs)
+            return (change[:k], change[k:], crossed[:k], crossed[k:],
+                    round_off(np.maximum(scale[positions], abs(self.J0)), step))
+        return again
 
     def _crossings(self, index, base, new, axes):
         """(K,) uint8 kink codes (estimate.kink_code): what perturbation k did to the kinks of

@@ -4,8 +4,9 @@
     one-sided   (J(θ + ε e_i) − J(θ)) / ε, or from below  error O(ε)
 
 A step that crosses a kink (ReLU at 0) makes the two-sided estimate wrong for a correct
-backward; ``judge`` finds such steps from J itself (declared or not) and then asks whether
-backprop's value lies between the two one-sided slopes.
+backward; ``judge`` finds such steps from J itself (declared or not), confirms them at
+smaller steps (smooth curvature also bends J), and then asks whether backprop's value lies
+between the two one-sided slopes.
 """
 
 from enum import IntEnum
@@ -43,7 +44,7 @@ def kink_code(before, after, axes):
     return (crossed * CROSSED | exact * FROM_A_KINK).astype(np.uint8)
 
 
-def judge(analytic, plus, minus, up, down, eps, noise, tol):
+def judge(analytic, plus, minus, up, down, eps, noise, tol, again=None):
     """Estimates that verify every kink instead of trusting it; -> (estimates, Kink codes).
 
     plus, minus: J(θ + ε e_i) − J(θ) and J(θ − ε e_i) − J(θ); up, down: what that step did
@@ -63,7 +64,58 @@ def judge(analytic, plus, minus, up, down, eps, noise, tol):
       with a zero bias): there backprop's convention (ReLU' (0) = 0) is a choice, and through
       a chain of such units it need not even lie between the slopes, so an entry that
       disagrees there is a kink if it is a subgradient and excluded otherwise.
+
+    From three values of J a kink and smooth curvature look alike, so a kink suspected from a
+    bend is confirmed at smaller steps: ``again(positions, step)`` -> (plus, minus, up, down,
+    noise) for those entries at ``step``. The gap between the one-sided slopes is ε·J'' for a
+    smooth J (it shrinks with the step) but stays the slope change for a kink; where it
+    shrinks, the entry is judged again at ε/8 (up to ε/512), where a correct smooth entry
+    is compared two-sided and a wrong one falls outside the narrowed slopes
+    (``verify_kinks``). Without ``again`` the guess stands.
     """
+    estimates, kink, suspect = _judge_once(analytic, plus, minus, up, down, eps, noise, tol)
+    if again is not None and suspect.any():
+        verify_kinks(estimates, kink, suspect, analytic, plus + minus, eps, tol, again)
+    return estimates, kink
+
+
+SHRINK = 8          # each confirmation step is ε / SHRINK
+CONFIRMATIONS = 3   # at most this many smaller steps (down to ε / 512)
+
+
+def verify_kinks(estimates, kink, suspect, analytic, bend, eps, tol, again):
+    """Confirm the suspected kinks (bool mask) at smaller steps; fills estimates and kink.
+
+    bend: plus + minus at step eps for every entry. At each smaller step every entry is judged
+    again: one that no longer looks kinked is compared by its two-sided estimate there; one
+    whose gap stayed is a kink; one whose gap shrank (curvature, or J only C¹ at θ) is looked
+    at again one step smaller, where its one-sided slopes close in on J' (a smooth bug falls
+    outside them). A gap the smaller step's round-off could not resolve keeps the judgement
+    of the step before."""
+    positions = np.flatnonzero(suspect)
+    gap = np.abs(bend[positions]) / eps                   # right slope − left slope
+    step = eps
+    for _ in range(CONFIRMATIONS):
+        step /= SHRINK
+        plus, minus, up, down, noise = again(positions, step)
+        noise = np.broadcast_to(noise, positions.shape)
+        est, code, still = _judge_once(analytic[positions], plus, minus, up, down, step,
+                                       noise, tol)
+        new_gap = np.abs(plus + minus) / step
+        with np.errstate(invalid="ignore"):
+            resolved = 8 * noise <= gap
+            confirmed = still & (new_gap + 2 * noise >= 0.5 * gap)
+        at = positions[resolved]
+        estimates[at] = est[resolved]
+        kink[at] = code[resolved]
+        keep = resolved & still & ~confirmed
+        positions, gap = positions[keep], new_gap[keep]
+        if positions.size == 0:
+            break
+
+
+def _judge_once(analytic, plus, minus, up, down, eps, noise, tol):
+    """``judge`` at one step; -> (estimates, Kink codes, suspected kinks to confirm)."""
     two = (plus - minus) / (2 * eps)
     left, right = -minus / eps, plus / eps
     up, down = np.asarray(up, dtype=np.uint8), np.asarray(down, dtype=np.uint8)
@@ -80,7 +132,9 @@ def judge(analytic, plus, minus, up, down, eps, noise, tol):
     estimates = np.where(kinked, nearer, two)
     kink = np.where(kinked & inside, Kink.ONE_SIDED,
                     np.where(kinked & on_kink, Kink.EXCLUDED, Kink.NONE)).astype(np.int8)
-    return estimates, kink
+    # a bend may be curvature and is confirmed; θ exactly on a declared kink where J does not
+    # bend (a dead unit) is the layer's own word
+    return estimates, kink, kinked & bends
 
 
 def round_off(scale, eps):

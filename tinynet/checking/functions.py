@@ -59,7 +59,9 @@ def gradcheck(cost, params, grads, eps=1e-7, tol=DEFAULT_TOL, progress=None):
             step = eps * scale
             plus, minus, undeclared, _ = _changes(call, working[name], positions, step, J0)
             return judge(analytic[name][positions], plus, minus, undeclared, undeclared, step,
-                         noise * eps / step, tol)
+                         noise * eps / step, tol,
+                         again=lambda picked, h: (*_changes(call, working[name], positions[picked],
+                                                            h, J0), noise * eps / h))
         everything = np.arange(array.size)
         numeric, kink = estimate(1.0, everything)
         if bar is not None:

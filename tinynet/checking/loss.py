@@ -74,7 +74,8 @@ def check_loss(loss, scores, y, eps=DEFAULT_EPS, tol=DEFAULT_TOL, progress=None)
     magnitude = float(Engine._losses(SimpleNamespace(net=SimpleNamespace(loss=loss), y=y),
                                      scores[None])[1][0])
     noise = round_off(max(abs(J0), magnitude), eps)
-    numeric, kinks = judge(analytic, plus, minus, undeclared, undeclared, eps, noise, tol)
+    numeric, kinks = judge(analytic, plus, minus, undeclared, undeclared, eps, noise, tol,
+                           again=lambda positions, h: (*changes(positions, h), noise * eps / h))
     result = summarize_block("scores", scores.shape, analytic, numeric, kinks, everything,
                              floor_per_entry=noise, tol=tol, m=m)
     estimate = plain_estimate(changes, eps)

@@ -16,10 +16,11 @@ from ..normalization import BatchNorm
 from ..validation import check_seed, check_X, choice, flag, positive_float, positive_int, step_size
 from .blame import blame, explained
 from .engine import Engine
-from .estimate import DEFAULT_EPS, Kink
+from .estimate import DEFAULT_EPS, NOISE_FACTOR, UNIT_ROUNDOFF, Kink
 from .opinion import second_look
 from .policy import DEFAULT_TOL, difference
-from .report import GradCheckReport, progress_bar, summarize_block
+from .plan import builtin
+from .report import GradCheckReport, at_lower_precision, progress_bar, summarize_block
 from .sandbox import float64_network
 from .screen import screen
 
@@ -110,6 +111,7 @@ def check_gradients(net, X, y, eps=DEFAULT_EPS, dropout="off", mode="auto", samp
             all_g.append(screen_vectors[name][0])
             all_n.append(screen_vectors[name][1])
         overall = difference(np.concatenate(all_g or [[]]), np.concatenate(all_n or [[]]))
+        notes += _lower_precision(engine, net, results)
         for r in results:
             if r.penalty_share > 0.9:
                 notes.append(f"{r.name}: {r.penalty_share:.0%} of the gradient is the L2 term, "
@@ -165,6 +167,33 @@ def _bias_before_batchnorm(net):
             notes.append(f"{block.name} feeds {net.layers[i + 1]!r}, whose mean subtraction "
                          "cancels it: its gradient is 0 (up to round-off) and it never trains "
                          "(the course: \"b can be eliminated\"; BatchNorm's beta does its job)")
+    return notes
+
+
+def _lower_precision(engine, net, results):
+    """Notes for custom layers whose forward returns a lower precision than float64 at the
+    base point (``x.astype(np.float32)`` inside forward): J's changes are then rounded at that
+    precision, so the blocks at or below the layer are judged against its round-off
+    (``report.at_lower_precision``). -> notes"""
+    notes, at = [], {block.name: block.layer_index for block in net.blocks}
+    for index, layer in enumerate(net.layers):
+        if builtin(layer) is not None:
+            continue
+        dtype = np.asarray(engine._call(index, engine.inputs[index])).dtype
+        if not np.issubdtype(dtype, np.floating) or np.finfo(dtype).eps <= UNIT_ROUNDOFF:
+            continue
+        notes.append(f"layers[{index}] ({layer!r}).forward returns {dtype.name}: it computes in "
+                     f"{dtype.name} inside the float64 check, whose finite differences need "
+                     "float64 arithmetic (compute in the input's dtype instead of casting); "
+                     f"blocks up to layers[{index}] are judged against {dtype.name} round-off")
+        # the float64 floor budgets NOISE_FACTOR roundings of u per evaluation; the layer's
+        # few operations at its own precision add about 4 of its u
+        ratio = 4 * np.finfo(dtype).eps / UNIT_ROUNDOFF / NOISE_FACTOR
+        hint = (f"at {dtype.name} round-off: layers[{index}] ({layer!r}) computes in "
+                f"{dtype.name}; the check needs float64 arithmetic")
+        for result in results:
+            if at[result.name] <= index:
+                at_lower_precision(result, ratio, hint)
     return notes
 
 

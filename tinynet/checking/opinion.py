@@ -148,7 +148,7 @@ def reconsider(result, opinion, eps, tol):
     """Revise a BlockResult with the second opinion (in place)."""
     result.opinion = opinion.describe(eps)
     if opinion.real:
-        if result.passed:
+        if result.passed or not result.checked:     # passed, or inconclusive: nothing compared
             result.passed, result.verdict = False, "mismatch"
         if not result.checked:              # only one-sided entries: the opinion's own size
             result.difference = opinion.mismatch
@@ -312,6 +312,8 @@ def climb(estimate, analytic, numeric, result, tol):
                       np.argsort(-np.abs(analytic - numeric))[:ENTRIES])
     g = analytic[pick]
     steps = [scale for scale in LADDER if estimate.eps * scale <= LARGEST_STEP]
+    if not steps:                           # eps is already near the largest step: no ladder
+        return
     rows, bends, keep = [], [], np.ones(pick.size, dtype=bool)
     for k, scale in enumerate(steps):
         values, codes, bend = estimate(scale, pick)

@@ -215,11 +215,11 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
             hint = (f"the numeric estimate is {numeric[j]} at {_where(indices[j], shape)}: "
                     "J(θ ± ε) is not finite (NaN in θ or the data, or an overflow)")
     elif not use.any():
-        # Entries at a kink where backprop's value was checked to be a subgradient support a
-        # pass (estimate.judge); excluded entries alone do not.
-        judged = kink == Kink.ONE_SIDED
-        passed, word = (True, "kinks only") if judged.any() else (False, "inconclusive")
-        hint = "" if passed else "no entry could be compared: every one sits exactly on a kink"
+        # Nothing compared by a two-sided estimate: a subgradient between two one-sided slopes
+        # is consistent with a correct backward but does not show one, so no pass.
+        passed, word = False, "inconclusive"
+        hint = ("no entry could be compared: every one sits at a kink; check at other "
+                "inputs (or a smaller eps)")
     else:
         passed, word = judge_block(relative, abs_error, floor, tol, eps_excess)
         if word == "inconclusive":
@@ -238,6 +238,17 @@ def summarize_block(name, shape, analytic, numeric, kink, indices, *, floor_per_
                    Kink(kink[j]).label) for j in order]
     return BlockResult(name, tuple(shape), int(use.sum()), size, relative, abs_error, floor,
                        passed, word, int((kink != Kink.NONE).sum()), share, hint, worst)
+
+
+def at_lower_precision(result, ratio, note):
+    """Revise a failed BlockResult (in place) whose J went through a layer computing at a
+    lower precision than the check's float64 (``ratio``: its unit round-off over float64's):
+    an error within the round-off floor scaled to that precision says nothing about backprop,
+    so the block is "inconclusive" (still failed, never blamed) with ``note`` as its hint.
+    A "not finite" block, or an error above that level (a real bug), is left as it was."""
+    if result.passed or result.verdict == "not finite" or result.abs_error > ratio * result.floor:
+        return
+    result.verdict, result.hint = "inconclusive", note
 
 
 def _where(index, shape):
