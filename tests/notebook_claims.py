@@ -222,6 +222,9 @@ CLAIMS = {
          "tn.check_layer(MyBatchNorm(3), z).passed and tn.check_layer(tn.BatchNorm(3), z).passed"),
         ("section 3: the constant-statistics bug fails exactly the x block alone, W1 and b1 in a network",
          "layer_report.failed == ['x'] and good_report.passed and buggy_report.failed == ['W1', 'b1']"),
+        ("section 3: blame names the hand-written layer's input gradient, and W1, b1 fail because of it",
+         ("[(c.where, c.part) for c in buggy_report.culprits] == [('layers[1]', 'x')]"
+         " and buggy_report.caused_by == {'W1': 'layers[1]', 'b1': 'layers[1]'}")),
         ("section 4: without batch norm about half the tanh units saturate from the first step on",
          ("all(0.35 < saturation[False, s][0] and saturation[False, s][-1] > saturation[False, s][0]"
           " - 0.05 for s in seeds)")),

@@ -190,10 +190,12 @@ print(buggy_report)
 #
 # - The hand-written staged layer and `tn.BatchNorm` both pass `check_layer`; the buggy one fails
 #   its `x` block only.
-# - In the network, the hand-written layer in position 2 passes. With the bug, `W1` and `b1`
-#   fail: they sit below the faulty layer and receive its wrong `dz`. Everything from `gamma2`
-#   upwards passes. Reading the table from the back, as the course advises, the error starts
-#   right below layer 2: that layer's backward is the suspect.
+# - In the network, the hand-written layer (`layers[1]`, right after the first `Dense`) passes.
+#   With the bug, `W1` and `b1` fail, marked "because of layers[1]": they sit below the faulty
+#   layer and receive its wrong `dz`. Everything from `gamma2` upwards passes. Reading the table
+#   from the back, as the course advises, the error starts right below that layer, and the
+#   report's last line says so for you: the root cause is `layers[1] ConstantStatsBatchNorm()`,
+#   whose backward returns a wrong input gradient dx.
 # - `b1`'s true gradient is 0 (the mean subtraction cancels the bias), so with the bug its
 #   analytic gradient is pure error. In the correct networks it passes as round-off.
 
