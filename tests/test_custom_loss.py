@@ -153,3 +153,4 @@ def test_a_check_where_every_gradient_is_exactly_zero_does_not_pass():
     assert not report.passed
     assert {r.verdict for r in report.results.values()} == {"inconclusive"}
     assert "every gradient is exactly 0 here: nothing was tested" in str(report)
+    assert report.verdict == "inconclusive" and "(inconclusive)" in str(report).splitlines()[1]
