@@ -300,15 +300,23 @@ def _parse_architecture(text, path):
     return architecture
 
 
+def _is_count(value):
+    """A JSON integer >= 0 (not a bool, which is an int in Python)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_shape(value):
+    """A JSON list of counts, such as [16, 2]."""
+    return isinstance(value, list) and all(_is_count(n) for n in value)
+
+
 def _block_sizes(architecture, path):
     """The blocks record [[name, shape], ...] checked; -> the number of parameters it declares."""
     blocks = architecture.get("blocks")
     total = 0
     for block in blocks if isinstance(blocks, list) else [None]:
         if not (isinstance(block, list) and len(block) == 2 and isinstance(block[0], str)
-                and isinstance(block[1], list)
-                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
-                        for n in block[1])):
+                and _is_shape(block[1])):
             raise ModelFileError(f"{path!r}: the architecture record's blocks must be a list of "
                                  f"[name, shape] pairs, got {str(blocks)[:200]}")
         total += int(np.prod(block[1], dtype=object))
@@ -320,11 +328,8 @@ def _buffer_sizes(architecture, path):
     buffers = architecture.get("buffers")
     total = 0
     for entry in buffers if isinstance(buffers, list) else [None]:
-        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], int)
-                and not isinstance(entry[0], bool) and isinstance(entry[1], str)
-                and isinstance(entry[2], list)
-                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
-                        for n in entry[2])):
+        if not (isinstance(entry, list) and len(entry) == 3 and _is_count(entry[0])
+                and isinstance(entry[1], str) and _is_shape(entry[2])):
             raise ModelFileError(f"{path!r}: the architecture record's buffers must be a list of "
                                  f"[layer index, name, shape] triples, got {str(buffers)[:200]}")
         total += int(np.prod(entry[2], dtype=object))
